@@ -1,0 +1,51 @@
+//! The `stirling` command line: one module per command group.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+mod passport;
+
+/// Exit code for a usage error (bad flags, unreadable files).
+const EXIT_USAGE: u8 = 2;
+
+/// STIR/SHAKEN call authentication: sign, verify, and keep certificates valid.
+#[derive(Debug, Parser)]
+#[command(name = "stirling", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Sign, verify and decode PASSporTs and SIP Identity header values.
+    #[command(subcommand)]
+    Passport(passport::PassportCommand),
+}
+
+/// Runs the command line and returns the process exit code.
+pub fn run() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            // clap prints help/version to stdout with success, errors to stderr.
+            let _ = e.print();
+            return if e.use_stderr() {
+                ExitCode::from(EXIT_USAGE)
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
+    let result = match cli.command {
+        Command::Passport(cmd) => passport::run(cmd),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("stirling: {e:#}");
+            ExitCode::from(EXIT_USAGE)
+        }
+    }
+}
