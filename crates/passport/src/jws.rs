@@ -1,0 +1,183 @@
+//! ES256 JWS primitives (RFC 7515, RFC 7518 §3.4) on aws-lc-rs: the signing key, the
+//! verifying key and strict unpadded base64url.
+
+use aws_lc_rs::rand::SystemRandom;
+use aws_lc_rs::signature::{
+    ECDSA_P256_SHA256_FIXED, ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, KeyPair as _,
+    ParsedPublicKey,
+};
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use rustls_pki_types::PrivateKeyDer;
+use rustls_pki_types::pem::PemObject as _;
+
+/// Length of an ES256 signature: R‖S, 32 bytes each.
+pub(crate) const ES256_SIGNATURE_LEN: usize = 64;
+
+/// The key material given is not a usable P-256 key.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum KeyError {
+    /// No PEM block of the expected kind was found.
+    #[error("no {expected} PEM block found")]
+    NoPem {
+        /// The block kind that was looked for.
+        expected: &'static str,
+    },
+    /// The key does not parse as a P-256 key of the expected kind.
+    #[error("not a P-256 {kind}")]
+    NotP256 {
+        /// Private or public.
+        kind: &'static str,
+    },
+}
+
+/// A P-256 private key, parsed once and reused for every signature.
+pub struct SigningKey {
+    pair: EcdsaKeyPair,
+    rng: SystemRandom,
+}
+
+impl SigningKey {
+    /// Reads an unencrypted PEM private key: SEC1 (`EC PRIVATE KEY`) or PKCS#8 (`PRIVATE KEY`).
+    pub fn from_pem(pem: &[u8]) -> Result<Self, KeyError> {
+        let der = PrivateKeyDer::from_pem_slice(pem).map_err(|_| KeyError::NoPem {
+            expected: "private key",
+        })?;
+        Self::from_der(der.secret_der())
+    }
+
+    /// Reads a DER private key: SEC1 (RFC 5915) or PKCS#8.
+    pub fn from_der(der: &[u8]) -> Result<Self, KeyError> {
+        let pair = EcdsaKeyPair::from_private_key_der(&ECDSA_P256_SHA256_FIXED_SIGNING, der)
+            .map_err(|_| KeyError::NotP256 {
+                kind: "private key",
+            })?;
+        Ok(Self::from_pair(pair))
+    }
+
+    /// Generates a fresh key.
+    pub fn generate() -> Result<Self, KeyError> {
+        let pair = EcdsaKeyPair::generate(&ECDSA_P256_SHA256_FIXED_SIGNING).map_err(|_| {
+            KeyError::NotP256 {
+                kind: "private key",
+            }
+        })?;
+        Ok(Self::from_pair(pair))
+    }
+
+    fn from_pair(pair: EcdsaKeyPair) -> Self {
+        Self {
+            pair,
+            rng: SystemRandom::new(),
+        }
+    }
+
+    /// The public half, for verification.
+    pub fn verifying_key(&self) -> Result<VerifyingKey, KeyError> {
+        VerifyingKey::from_public_key(self.pair.public_key().as_ref())
+    }
+
+    /// The key as PKCS#8 DER, for sealing at rest.
+    pub fn secret_pkcs8_der(&self) -> Result<Vec<u8>, KeyError> {
+        self.pair
+            .to_pkcs8v1()
+            .map(|doc| doc.as_ref().to_vec())
+            .map_err(|_| KeyError::NotP256 {
+                kind: "private key",
+            })
+    }
+
+    /// Signs `message`, giving the 64-byte R‖S signature.
+    pub(crate) fn sign(&self, message: &[u8]) -> Option<[u8; ES256_SIGNATURE_LEN]> {
+        let sig = self.pair.sign(&self.rng, message).ok()?;
+        sig.as_ref().try_into().ok()
+    }
+}
+
+impl std::fmt::Debug for SigningKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SigningKey(<secret>)")
+    }
+}
+
+/// A P-256 public key, parsed once, for ES256 verification.
+#[derive(Clone)]
+pub struct VerifyingKey(ParsedPublicKey);
+
+impl VerifyingKey {
+    /// Reads a DER SubjectPublicKeyInfo or an uncompressed SEC1 point.
+    pub fn from_public_key(bytes: &[u8]) -> Result<Self, KeyError> {
+        ParsedPublicKey::new(&ECDSA_P256_SHA256_FIXED, bytes)
+            .map(Self)
+            .map_err(|_| KeyError::NotP256 { kind: "public key" })
+    }
+
+    /// Reads a PEM `PUBLIC KEY` (SubjectPublicKeyInfo).
+    pub fn from_pem(pem: &[u8]) -> Result<Self, KeyError> {
+        let spki =
+            rustls_pki_types::SubjectPublicKeyInfoDer::from_pem_slice(pem).map_err(|_| {
+                KeyError::NoPem {
+                    expected: "PUBLIC KEY",
+                }
+            })?;
+        Self::from_public_key(spki.as_ref())
+    }
+
+    /// Whether `signature` (R‖S) signs `message`.
+    pub(crate) fn verifies(&self, message: &[u8], signature: &[u8]) -> bool {
+        self.0.verify_sig(message, signature).is_ok()
+    }
+}
+
+impl std::fmt::Debug for VerifyingKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("VerifyingKey(P-256)")
+    }
+}
+
+/// Decodes unpadded base64url, refusing padding and non-zero trailing bits.
+pub(crate) fn b64_decode(s: &str) -> Option<Vec<u8>> {
+    URL_SAFE_NO_PAD.decode(s).ok()
+}
+
+/// Appends the unpadded base64url form of `bytes`.
+pub(crate) fn b64_encode_into(bytes: &[u8], out: &mut String) {
+    URL_SAFE_NO_PAD.encode_string(bytes, out);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base64url_is_strict() {
+        assert_eq!(b64_decode("YQ"), Some(b"a".to_vec()));
+        assert_eq!(b64_decode("YQ=="), None, "padding");
+        assert_eq!(b64_decode("YR"), None, "non-zero trailing bits");
+        assert_eq!(b64_decode("Y+Q"), None, "standard alphabet");
+        assert_eq!(b64_decode("Y"), None, "impossible length");
+    }
+
+    #[test]
+    fn sign_then_verify() {
+        let key = SigningKey::generate().expect("keygen");
+        let vk = key.verifying_key().expect("public key");
+        let sig = key.sign(b"msg").expect("sign");
+        assert!(vk.verifies(b"msg", &sig));
+        assert!(!vk.verifies(b"msh", &sig));
+        let der = key.secret_pkcs8_der().expect("pkcs8");
+        let again = SigningKey::from_der(&der).expect("reload");
+        assert!(vk.verifies(b"x", &again.sign(b"x").expect("sign")));
+    }
+
+    #[test]
+    fn rejects_garbage_keys() {
+        assert!(SigningKey::from_der(b"nope").is_err());
+        assert!(SigningKey::from_pem(b"nope").is_err());
+        assert!(VerifyingKey::from_public_key(&[4; 65]).is_err());
+        assert!(
+            VerifyingKey::from_pem(b"-----BEGIN PUBLIC KEY-----\n-----END PUBLIC KEY-----\n")
+                .is_err()
+        );
+    }
+}
