@@ -157,20 +157,20 @@ impl<'a> IdentityHeader<'a> {
                 x5u: passport.x5u().to_owned(),
             });
         }
-        if let Some(alg) = self.alg {
-            if alg != "ES256" {
-                return Err(Error::AlgParam {
-                    alg: alg.to_owned(),
-                });
-            }
+        if let Some(alg) = self.alg
+            && alg != "ES256"
+        {
+            return Err(Error::AlgParam {
+                alg: alg.to_owned(),
+            });
         }
-        if let Some(ppt) = self.ppt {
-            if ppt != passport.ppt().as_str() {
-                return Err(Error::PptMismatch {
-                    param: ppt.to_owned(),
-                    header: passport.ppt().as_str().to_owned(),
-                });
-            }
+        if let Some(ppt) = self.ppt
+            && ppt != passport.ppt().as_str()
+        {
+            return Err(Error::PptMismatch {
+                param: ppt.to_owned(),
+                header: passport.ppt().as_str().to_owned(),
+            });
         }
         Ok(passport)
     }

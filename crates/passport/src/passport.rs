@@ -222,12 +222,12 @@ impl<'c> Checks<'c> {
                 });
             }
         }
-        if let Some(expected) = self.dest {
-            if !claims.dest.tn().iter().any(|tn| tn.matches(expected)) {
-                return Err(Error::DestMismatch {
-                    expected: expected.to_string(),
-                });
-            }
+        if let Some(expected) = self.dest
+            && !claims.dest.tn().iter().any(|tn| tn.matches(expected))
+        {
+            return Err(Error::DestMismatch {
+                expected: expected.to_string(),
+            });
         }
         let now = self.now.as_secs();
         if claims.iat.abs_diff(now) > self.freshness_secs {

@@ -43,7 +43,10 @@ impl TelephoneNumber {
             s = inner;
         }
         for scheme in ["tel:", "sips:", "sip:"] {
-            if s.len() >= scheme.len() && s[..scheme.len()].eq_ignore_ascii_case(scheme) {
+            // `get` rather than indexing: the input may have a multi-byte character there.
+            if let Some(head) = s.get(..scheme.len())
+                && head.eq_ignore_ascii_case(scheme)
+            {
                 s = &s[scheme.len()..];
                 break;
             }

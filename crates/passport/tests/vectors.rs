@@ -1,6 +1,8 @@
 //! libstirshaken vectors: positives verify at their pinned time, negatives fail with the
 //! documented code, and re-serialising parsed claims reproduces the signed bytes exactly.
 
+#![allow(clippy::panic, clippy::unwrap_used)] // Test code: a panic is a failed test.
+
 use std::time::Duration;
 
 use passport::{
