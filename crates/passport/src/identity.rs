@@ -80,9 +80,11 @@ impl<'a> IdentityHeader<'a> {
             } else if name.eq_ignore_ascii_case("ppt") {
                 &mut header.ppt
             } else {
-                // ident-info-extension: allowed and ignored.
+                // ident-info-extension: allowed and ignored, if well formed.
+                check_generic_value(value)?;
                 continue;
             };
+            check_generic_value(value)?;
             if slot.is_some() {
                 return Err(Error::IdentityMalformed {
                     reason: "alg or ppt parameter repeated",
@@ -207,14 +209,25 @@ impl<'a> IdentityHeader<'a> {
 impl std::fmt::Display for IdentityHeader<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{};info=<{}>", self.jws, self.info)?;
-        if let Some(alg) = self.alg {
-            write!(f, ";alg={alg}")?;
-        }
-        if let Some(ppt) = self.ppt {
-            write!(f, ";ppt={ppt}")?;
+        for (name, value) in [("alg", self.alg), ("ppt", self.ppt)] {
+            match value {
+                None => {}
+                Some(v) if v.bytes().all(is_token_byte) => write!(f, ";{name}={v}")?,
+                // Received quoted; the quotes' body is kept escaped as it was.
+                Some(v) => write!(f, ";{name}=\"{v}\"")?,
+            }
         }
         Ok(())
     }
+}
+
+/// RFC 3261 §25.1 `token` characters.
+fn is_token_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric()
+        || matches!(
+            b,
+            b'-' | b'.' | b'!' | b'%' | b'*' | b'_' | b'+' | b'`' | b'\'' | b'~'
+        )
 }
 
 fn push_value<'a>(out: &mut Vec<&'a str>, value: &'a str) -> Result<(), Error> {
@@ -271,6 +284,22 @@ fn param(s: &str) -> Result<(&str, &str, &str), Error> {
         });
     }
     Ok((name, value, rest))
+}
+
+/// generic-param value = token / host / quoted-string (RFC 3261 §25.1).
+fn check_generic_value(value: &str) -> Result<(), Error> {
+    let quoted = value.len() >= 2 && value.starts_with('"');
+    if quoted
+        || value
+            .bytes()
+            .all(|b| is_token_byte(b) || matches!(b, b':' | b'[' | b']'))
+    {
+        Ok(())
+    } else {
+        Err(Error::IdentityMalformed {
+            reason: "parameter value is neither a token nor quoted",
+        })
+    }
 }
 
 /// Length of a quoted-string body up to and including its closing quote.

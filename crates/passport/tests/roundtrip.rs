@@ -485,3 +485,25 @@ fn resign(header_b64: &str, payload: &str) -> String {
         base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sig.as_ref())
     )
 }
+
+#[test]
+fn identity_header_prints_quoted_values_back_quoted() {
+    let value = "a.b.c;info=<https://x/y.pem>;ppt=\"sha ken;x\";alg=ES256";
+    let header = IdentityHeader::parse(value).expect("parses");
+    assert_eq!(header.ppt(), Some("sha ken;x"));
+    let printed = header.to_string();
+    assert_eq!(
+        printed,
+        "a.b.c;info=<https://x/y.pem>;alg=ES256;ppt=\"sha ken;x\""
+    );
+    assert_eq!(IdentityHeader::parse(&printed).expect("reparses"), header);
+}
+
+#[test]
+fn unquoted_parameter_values_must_be_tokens() {
+    // Found by the identity_header fuzz target: a stray quote inside a bare value.
+    let err =
+        IdentityHeader::parse("a.b.c;info=<https://x/y.pem>;ppt=ab\"c\"").expect_err("not a token");
+    assert!(matches!(err, Error::IdentityMalformed { .. }), "{err:?}");
+    assert!(IdentityHeader::parse("a.b.c;info=<https://x/y.pem>;x=[::1]:5060").is_ok());
+}
