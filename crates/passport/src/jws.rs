@@ -77,6 +77,21 @@ impl SigningKey {
         VerifyingKey::from_public_key(self.pair.public_key().as_ref())
     }
 
+    /// The public key as an uncompressed SEC1 point (0x04 ‖ X ‖ Y).
+    pub fn public_point(&self) -> Vec<u8> {
+        self.pair.public_key().as_ref().to_vec()
+    }
+
+    /// The public key as DER SubjectPublicKeyInfo.
+    pub fn public_key_spki_der(&self) -> Result<Vec<u8>, KeyError> {
+        use aws_lc_rs::encoding::AsDer as _;
+        self.pair
+            .public_key()
+            .as_der()
+            .map(|der| der.as_ref().to_vec())
+            .map_err(|_| KeyError::NotP256 { kind: "public key" })
+    }
+
     /// The key as PKCS#8 DER, for sealing at rest.
     pub fn secret_pkcs8_der(&self) -> Result<Vec<u8>, KeyError> {
         self.pair

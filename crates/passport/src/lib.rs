@@ -35,6 +35,7 @@ mod attestation;
 mod claims;
 mod error;
 mod identity;
+mod jose;
 mod json;
 mod jws;
 mod passport;
@@ -46,6 +47,7 @@ pub use attestation::{Attestation, InvalidAttestation};
 pub use claims::{Claims, Dest, Party, Ppt, Rcd, UnsupportedPpt};
 pub use error::{Error, JwsPart, SipFailure};
 pub use identity::{IdentityHeader, MAX_IDENTITY_HEADERS};
+pub use jose::{CompactJws, FlattenedJws, jwk_thumbprint, sign_compact};
 pub use jws::{KeyError, SigningKey, VerifyingKey};
 pub use passport::{
     Checks, DEFAULT_FRESHNESS_SECS, Decoded, Signer, UnverifiedPassport, VerifiedPassport, decode,

@@ -5,7 +5,8 @@ use serde_json::Value;
 
 use crate::claims::{Claims, Party, Ppt};
 use crate::identity::IdentityHeader;
-use crate::json::{JsonError, parse_strict, write_string};
+use crate::jose::json_error;
+use crate::json::{parse_strict, write_string};
 use crate::jws::{ES256_SIGNATURE_LEN, SigningKey, VerifyingKey, b64_decode, b64_encode_into};
 use crate::{Error, JwsPart, TelephoneNumber, UnixTime};
 
@@ -348,11 +349,4 @@ fn check_header(bytes: &[u8]) -> Result<(Ppt, String), Error> {
         .parse::<Ppt>()
         .map_err(|_| Error::UnsupportedPpt { ppt: ppt.into() })?;
     Ok((ppt, x5u.to_owned()))
-}
-
-fn json_error(part: JwsPart, e: JsonError) -> Error {
-    match e {
-        JsonError::DuplicateKey(key) => Error::DuplicateKey { part, key },
-        JsonError::Syntax(detail) => Error::Json { part, detail },
-    }
 }
