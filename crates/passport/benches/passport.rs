@@ -78,6 +78,16 @@ fn es256(c: &mut Criterion) {
         })
     });
     g.finish();
+
+    // The non-crypto share of signing, for locating overhead.
+    c.bench_function("claims_canonical_json", |b| {
+        let mut out = Vec::with_capacity(256);
+        b.iter(|| {
+            out.clear();
+            black_box(&claims).write_canonical(&mut out);
+            black_box(out.len())
+        })
+    });
 }
 
 criterion_group!(benches, es256);

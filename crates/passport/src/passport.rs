@@ -166,6 +166,13 @@ impl<'a> UnverifiedPassport<'a> {
         self.ppt
     }
 
+    /// The `iat` claim as sent, before any check: the time at which the signer's chain is
+    /// validated (`standards.md` §3.4). `None` when the payload has no integer `iat`, which
+    /// [`UnverifiedPassport::verify`] then reports precisely.
+    pub fn claimed_iat(&self) -> Option<u64> {
+        parse_strict(&self.payload).ok()?.get("iat")?.as_u64()
+    }
+
     /// Verifies the signature over the received bytes, then the claims (steps 7–11).
     pub fn verify(
         self,

@@ -241,3 +241,9 @@ fn base64_url(bytes: &[u8], out: &mut String) {
         }
     }
 }
+
+#[test]
+fn claimed_iat_is_readable_before_verification() {
+    let passport = UnverifiedPassport::parse(PASSPORT_B).expect("parses");
+    assert_eq!(passport.claimed_iat(), Some(B_IAT));
+}
