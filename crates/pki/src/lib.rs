@@ -4,6 +4,13 @@
 //! Nothing here opens a file or socket, reads the environment or the clock: bytes and times
 //! come in, values or typed errors go out.
 
+mod csr;
+mod profile;
 mod tn_auth_list;
 
+pub use csr::{CrlDistributionPoint, Csr, CsrError, CsrParams, DistinguishedName, NameAttribute};
+pub use profile::{
+    Document, Finding, ProfileError, Report, Role, Severity, Verdict, lint, lint_certificate,
+    lint_csr,
+};
 pub use tn_auth_list::{TnAuthList, TnAuthListError, TnEntry, TnRange};
