@@ -266,3 +266,118 @@ impl Report {
         }));
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use passport::Spc;
+
+    use super::*;
+    use crate::{CsrParams, TnAuthList};
+
+    const LEAF_PEM: &[u8] = include_bytes!("../../tests/data/zlint/shakenCert.pem");
+
+    fn leaf_der() -> Vec<u8> {
+        pem::parse(LEAF_PEM).expect("pem").into_contents()
+    }
+
+    fn csr_der(spc: &str) -> Vec<u8> {
+        let spc = Spc::new(spc).expect("valid spc");
+        CsrParams::new(TnAuthList::from_spc(spc))
+            .sign_with_new_key()
+            .expect("signs")
+            .der()
+            .to_vec()
+    }
+
+    #[test]
+    fn severity_follows_rule_prefix() {
+        assert_eq!(severity_of("e_atis_version"), Severity::Error);
+        assert_eq!(severity_of("w_cp_1_3_subject_email"), Severity::Warn);
+        assert_eq!(
+            severity_of("n_atis_certificate_policy_critical"),
+            Severity::Notice
+        );
+    }
+
+    #[test]
+    fn lints_pem_with_text_around_and_der() {
+        let from_pem = lint(LEAF_PEM).expect("lints");
+        let from_der = lint(&leaf_der()).expect("lints");
+        assert_eq!(from_pem, from_der);
+        assert_eq!(
+            from_pem[0].document(),
+            Document::Certificate(Role::EndEntity)
+        );
+    }
+
+    #[test]
+    fn lints_csr_pem_and_der() {
+        let der = csr_der("1234");
+        let pem = pem::encode(&pem::Pem::new("CERTIFICATE REQUEST", der.clone()));
+        for reports in [lint(&der), lint(pem.as_bytes())] {
+            let reports = reports.expect("lints");
+            assert_eq!(reports.len(), 1);
+            assert_eq!(reports[0].document(), Document::CertificateRequest);
+            assert_eq!(reports[0].findings(), &[]);
+        }
+    }
+
+    #[test]
+    fn csr_with_lower_case_spc_is_an_error() {
+        let report = lint_csr(&csr_der("12ab")).expect("lints");
+        assert_eq!(
+            report.verdict("e_stirling_csr_tn_auth_list_spc_format"),
+            Verdict::Fail(Severity::Error)
+        );
+        assert!(report.has_errors());
+    }
+
+    #[test]
+    fn csr_with_a_flipped_signature_byte_fails_verification() {
+        let mut der = csr_der("1234");
+        let last = der.len() - 1;
+        der[last] ^= 0x01;
+        let report = lint_csr(&der).expect("still parses");
+        assert_eq!(
+            report.verdict("e_stirling_csr_signature"),
+            Verdict::Fail(Severity::Error)
+        );
+    }
+
+    #[test]
+    fn rejects_what_is_not_a_certificate_or_csr() {
+        assert_eq!(lint(b"hello"), Err(ProfileError::UnknownDer));
+        assert_eq!(
+            lint(b"-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n"),
+            Err(ProfileError::PemLabel {
+                label: "PRIVATE KEY".to_owned()
+            })
+        );
+        assert!(matches!(
+            lint(b"text -----BEGIN CERTIFICATE----- and no end"),
+            Err(ProfileError::Pem(_))
+        ));
+        let mut der = leaf_der();
+        der.push(0);
+        assert_eq!(
+            lint_certificate(&der),
+            Err(ProfileError::TrailingData { len: 1 })
+        );
+        assert!(matches!(
+            lint_certificate(&csr_der("1234")),
+            Err(ProfileError::Certificate(_))
+        ));
+    }
+
+    #[test]
+    fn verdict_distinguishes_not_applicable_pass_and_fail() {
+        let report = lint(LEAF_PEM).expect("lints").remove(0);
+        assert_eq!(report.verdict("e_atis_tn_auth_list"), Verdict::Pass);
+        assert_eq!(
+            report.verdict("e_atis_root_extension_unknown"),
+            Verdict::NotApplicable
+        );
+        assert_eq!(report.verdict("no_such_rule"), Verdict::NotApplicable);
+        assert!(!report.has_errors());
+    }
+}
