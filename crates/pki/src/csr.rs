@@ -189,6 +189,14 @@ impl Csr {
     pub fn secret_key(&self) -> &PrivatePkcs8KeyDer<'static> {
         &self.key
     }
+
+    /// The private key as a `PRIVATE KEY` (PKCS#8) PEM block. A secret: never log it.
+    pub fn secret_key_pem(&self) -> String {
+        pem::encode(&pem::Pem::new(
+            "PRIVATE KEY",
+            self.key.secret_pkcs8_der().to_vec(),
+        ))
+    }
 }
 
 impl DistinguishedName {

@@ -11,18 +11,18 @@ use crate::TnAuthList;
 
 /// Lints a parsed certificate.
 pub(crate) fn lint(cert: &X509Certificate<'_>) -> Report {
-    let subject = Subject::new(cert);
-    let mut report = Report::new(Document::Certificate(subject.role));
+    let linted = Cert::new(cert);
+    let mut report = Report::new(Document::Certificate(linted.role));
     for rule in RULES {
-        if (rule.applies)(&subject) {
-            report.record(rule.id, (rule.check)(&subject));
+        if (rule.applies)(&linted) {
+            report.record(rule.id, (rule.check)(&linted));
         }
     }
     report
 }
 
 /// A certificate with what the rules ask of it worked out once.
-pub(crate) struct Subject<'a> {
+struct Cert<'a> {
     cert: &'a X509Certificate<'a>,
     role: Role,
     /// Policy OIDs, when certificatePolicies parses.
@@ -31,7 +31,7 @@ pub(crate) struct Subject<'a> {
     tn_auth_list: Option<TnAuthList>,
 }
 
-impl<'a> Subject<'a> {
+impl<'a> Cert<'a> {
     fn new(cert: &'a X509Certificate<'a>) -> Self {
         let is_ca = matches!(
             find(cert, oid::BASIC_CONSTRAINTS).map(X509Extension::parsed_extension),
@@ -104,8 +104,8 @@ fn find<'a>(cert: &'a X509Certificate<'a>, oid: &str) -> Option<&'a X509Extensio
 /// One certificate rule.
 struct Rule {
     id: &'static str,
-    applies: fn(&Subject<'_>) -> bool,
-    check: fn(&Subject<'_>) -> Vec<String>,
+    applies: fn(&Cert<'_>) -> bool,
+    check: fn(&Cert<'_>) -> Vec<String>,
 }
 
 /// Extensions the profile names for each role (ATIS-1000080 v005: "shall not include
@@ -344,7 +344,7 @@ const RULES: &[Rule] = &[
         applies: is_ee,
         check: |s| match s.ext(oid::TN_AUTH_LIST) {
             None => vec!["tnauthlist extension is absent".to_owned()],
-            Some(ext) => check::tn_auth_list(ext).1,
+            Some(ext) => check::tn_auth_list(ext),
         },
     },
     Rule {
@@ -441,23 +441,23 @@ const RULES: &[Rule] = &[
     },
 ];
 
-fn is_ee(s: &Subject<'_>) -> bool {
+fn is_ee(s: &Cert<'_>) -> bool {
     s.ee()
 }
 
-fn is_ca(s: &Subject<'_>) -> bool {
+fn is_ca(s: &Cert<'_>) -> bool {
     s.ca()
 }
 
-fn is_intermediate(s: &Subject<'_>) -> bool {
+fn is_intermediate(s: &Cert<'_>) -> bool {
     s.intermediate()
 }
 
-fn is_root(s: &Subject<'_>) -> bool {
+fn is_root(s: &Cert<'_>) -> bool {
     s.root()
 }
 
-fn version(s: &Subject<'_>) -> Vec<String> {
+fn version(s: &Cert<'_>) -> Vec<String> {
     match s.cert.version() {
         X509Version::V3 => vec![],
         X509Version(v) => vec![format!("certificate is x509 v{}, not v3", v + 1)],
@@ -466,7 +466,7 @@ fn version(s: &Subject<'_>) -> Vec<String> {
 
 /// Positive, and at least 8 octets once sign padding is removed: 64 bits of randomness
 /// cannot fit in fewer (zlint `e_atis_serial_number`).
-fn serial_number(s: &Subject<'_>) -> Vec<String> {
+fn serial_number(s: &Cert<'_>) -> Vec<String> {
     let raw = s.cert.raw_serial();
     if raw.first().is_some_and(|b| b & 0x80 != 0) {
         return vec![format!("serial number {} is negative", hex(raw))];
@@ -485,11 +485,11 @@ fn serial_number(s: &Subject<'_>) -> Vec<String> {
     vec![]
 }
 
-fn signature_algorithm(s: &Subject<'_>) -> Vec<String> {
+fn signature_algorithm(s: &Cert<'_>) -> Vec<String> {
     check::ecdsa_sha256(&s.cert.signature_algorithm, "signature algorithm")
 }
 
-fn cp_1_4_key_size(s: &Subject<'_>) -> Vec<String> {
+fn cp_1_4_key_size(s: &Cert<'_>) -> Vec<String> {
     let mut texts = Vec::new();
     match check::ec_curve(s.cert.public_key()) {
         Ok(c) if c == oid::P256 || c == oid::P384 => {}
@@ -505,7 +505,7 @@ fn cp_1_4_key_size(s: &Subject<'_>) -> Vec<String> {
     texts
 }
 
-fn basic_constraints(s: &Subject<'_>) -> Vec<String> {
+fn basic_constraints(s: &Cert<'_>) -> Vec<String> {
     match s.ext(oid::BASIC_CONSTRAINTS) {
         None => vec!["basicConstraints extension is absent".to_owned()],
         Some(ext) if !ext.critical => vec!["basicConstraints is not critical".to_owned()],
@@ -513,7 +513,7 @@ fn basic_constraints(s: &Subject<'_>) -> Vec<String> {
     }
 }
 
-fn key_usage<'a>(s: &'a Subject<'_>) -> Option<(bool, &'a x509_parser::extensions::KeyUsage)> {
+fn key_usage<'a>(s: &'a Cert<'_>) -> Option<(bool, &'a x509_parser::extensions::KeyUsage)> {
     match s.ext(oid::KEY_USAGE) {
         Some(ext) => match ext.parsed_extension() {
             ParsedExtension::KeyUsage(ku) => Some((ext.critical, ku)),
@@ -532,7 +532,7 @@ const KU_DIGITAL_SIGNATURE: u16 = 1 << 0;
 const KU_KEY_CERT_SIGN: u16 = 1 << 5;
 const KU_CRL_SIGN: u16 = 1 << 6;
 
-fn ee_key_usage(s: &Subject<'_>) -> Vec<String> {
+fn ee_key_usage(s: &Cert<'_>) -> Vec<String> {
     match key_usage(s) {
         None => vec!["keyUsage extension is absent or does not parse".to_owned()],
         Some((false, _)) => vec!["keyUsage is not critical".to_owned()],
@@ -544,7 +544,7 @@ fn ee_key_usage(s: &Subject<'_>) -> Vec<String> {
     }
 }
 
-fn ca_key_usage(s: &Subject<'_>) -> Vec<String> {
+fn ca_key_usage(s: &Cert<'_>) -> Vec<String> {
     match key_usage(s) {
         None => vec!["keyUsage extension is absent or does not parse".to_owned()],
         Some((false, _)) => vec!["keyUsage is not critical".to_owned()],
@@ -564,14 +564,14 @@ fn ca_key_usage(s: &Subject<'_>) -> Vec<String> {
     }
 }
 
-fn subject_key_identifier(s: &Subject<'_>) -> Vec<String> {
+fn subject_key_identifier(s: &Cert<'_>) -> Vec<String> {
     match s.ext(oid::SUBJECT_KEY_IDENTIFIER) {
         None => vec!["subjectKeyIdentifier extension is absent".to_owned()],
         Some(_) => vec![],
     }
 }
 
-fn authority_key_identifier(s: &Subject<'_>) -> Vec<String> {
+fn authority_key_identifier(s: &Cert<'_>) -> Vec<String> {
     match s
         .ext(oid::AUTHORITY_KEY_IDENTIFIER)
         .map(|e| e.parsed_extension())
@@ -584,7 +584,7 @@ fn authority_key_identifier(s: &Subject<'_>) -> Vec<String> {
     }
 }
 
-fn root_authority_key_identifier(s: &Subject<'_>) -> Vec<String> {
+fn root_authority_key_identifier(s: &Cert<'_>) -> Vec<String> {
     let aki = match s
         .ext(oid::AUTHORITY_KEY_IDENTIFIER)
         .map(|e| e.parsed_extension())
@@ -611,7 +611,7 @@ fn root_authority_key_identifier(s: &Subject<'_>) -> Vec<String> {
     }
 }
 
-fn certificate_policies(s: &Subject<'_>) -> Vec<String> {
+fn certificate_policies(s: &Cert<'_>) -> Vec<String> {
     if s.ext(oid::CERTIFICATE_POLICIES).is_none() {
         return vec!["certificatePolicies extension is absent".to_owned()];
     }
@@ -627,21 +627,21 @@ fn certificate_policies(s: &Subject<'_>) -> Vec<String> {
     }
 }
 
-fn policy_critical(s: &Subject<'_>) -> Vec<String> {
+fn policy_critical(s: &Cert<'_>) -> Vec<String> {
     match s.ext(oid::CERTIFICATE_POLICIES) {
         Some(ext) if ext.critical => vec!["certificatePolicies should not be critical".to_owned()],
         _ => vec![],
     }
 }
 
-fn crl_distribution(s: &Subject<'_>) -> Vec<String> {
+fn crl_distribution(s: &Cert<'_>) -> Vec<String> {
     match s.ext(oid::CRL_DISTRIBUTION_POINTS) {
         None => vec!["crlDistributionPoints extension is absent".to_owned()],
         Some(ext) => check::crl_distribution_point(ext).err().unwrap_or_default(),
     }
 }
 
-fn unknown_extensions(s: &Subject<'_>, allowed: &[&str]) -> Vec<String> {
+fn unknown_extensions(s: &Cert<'_>, allowed: &[&str]) -> Vec<String> {
     s.cert
         .extensions()
         .iter()
@@ -654,7 +654,7 @@ fn unknown_extensions(s: &Subject<'_>, allowed: &[&str]) -> Vec<String> {
 /// CN must name the SPC of the TNAuthList as `SHAKEN <SPC>` (ATIS-1000080 v005 §6.4.1).
 /// Other words may come before it (field certs like `Acme SHAKEN 180L` are common), but the
 /// SPC must end the CN or be followed by a space.
-fn ee_subject_cn(s: &Subject<'_>) -> Vec<String> {
+fn ee_subject_cn(s: &Cert<'_>) -> Vec<String> {
     let Some(spc) = s.tn_auth_list.as_ref().and_then(TnAuthList::spc) else {
         return vec!["no single spc in a tnauthlist to check the common name against".to_owned()];
     };
@@ -676,7 +676,7 @@ fn ee_subject_cn(s: &Subject<'_>) -> Vec<String> {
 
 /// US CP: the subject names the SP unambiguously as `CN=SHAKEN <SPC>` (zlint
 /// `e_us_cp_ambiguous_identifier`).
-fn ambiguous_identifier(s: &Subject<'_>) -> Vec<String> {
+fn ambiguous_identifier(s: &Cert<'_>) -> Vec<String> {
     match check::common_name(s.cert.subject()) {
         None => vec!["subject has no single common name".to_owned()],
         Some(cn) => match cn.strip_prefix("SHAKEN ") {
@@ -691,7 +691,7 @@ fn ambiguous_identifier(s: &Subject<'_>) -> Vec<String> {
 }
 
 /// US CP 1.3 requires exactly one serialNumber RDN; CP 1.4 makes it optional (at most one).
-fn subject_serial_number(s: &Subject<'_>) -> Vec<String> {
+fn subject_serial_number(s: &Cert<'_>) -> Vec<String> {
     let n = check::attributes(s.cert.subject(), oid::SERIAL_NUMBER).len();
     let optional = s
         .policies
@@ -711,7 +711,7 @@ fn subject_serial_number(s: &Subject<'_>) -> Vec<String> {
     }
 }
 
-fn unknown_rdns(s: &Subject<'_>, allowed: &[&str]) -> Vec<String> {
+fn unknown_rdns(s: &Cert<'_>, allowed: &[&str]) -> Vec<String> {
     check::other_attributes(s.cert.subject(), allowed)
         .into_iter()
         .map(|t| format!("subject has attribute {t} outside the profile"))

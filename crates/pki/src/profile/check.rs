@@ -129,29 +129,24 @@ pub(crate) fn common_name<'a>(name: &'a X509Name<'_>) -> Option<&'a str> {
 }
 
 /// Decodes the TNAuthList extension value and checks the v005 end-entity rule: exactly one
-/// entry, and that entry an SPC (`standards.md` §3.2). Returns the list when it decodes.
-pub(crate) fn tn_auth_list(ext: &X509Extension<'_>) -> (Option<TnAuthList>, Vec<String>) {
+/// entry, and that entry an SPC (`standards.md` §3.2).
+pub(crate) fn tn_auth_list(ext: &X509Extension<'_>) -> Vec<String> {
     let mut texts = Vec::new();
     if ext.critical {
         texts.push("tnauthlist extension is critical; it must be non-critical".to_owned());
     }
     match TnAuthList::from_der(ext.value) {
-        Err(e) => {
-            texts.push(e.to_string());
-            (None, texts)
-        }
-        Ok(list) => {
-            match list.entries() {
-                [crate::TnEntry::Spc(_)] => {}
-                [_] => texts.push("the single tnauthlist entry is not an spc".to_owned()),
-                entries => texts.push(format!(
-                    "tnauthlist holds {} entries; exactly one spc entry is required",
-                    entries.len()
-                )),
-            }
-            (Some(list), texts)
-        }
+        Err(e) => texts.push(e.to_string()),
+        Ok(list) => match list.entries() {
+            [crate::TnEntry::Spc(_)] => {}
+            [_] => texts.push("the single tnauthlist entry is not an spc".to_owned()),
+            entries => texts.push(format!(
+                "tnauthlist holds {} entries; exactly one spc entry is required",
+                entries.len()
+            )),
+        },
     }
+    texts
 }
 
 /// Empty when the SPC of `list` is `^[A-Z0-9]+$` (ATIS-1000080 v005; zlint

@@ -96,7 +96,7 @@ const RULES: &[Rule] = &[
         applies: |_| true,
         check: |r| match r.ext(oid::TN_AUTH_LIST) {
             None => vec!["csr requests no tnauthlist extension".to_owned()],
-            Some(ext) => check::tn_auth_list(ext).1,
+            Some(ext) => check::tn_auth_list(ext),
         },
     },
     Rule {
