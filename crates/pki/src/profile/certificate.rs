@@ -188,23 +188,17 @@ const RULES: &[Rule] = &[
         applies: is_ca,
         check: signature_algorithm,
     },
-    // US CP 1.1–1.3: P-256 with ECDSA-SHA256; CP 1.4 adds P-384 and ECDSA-SHA384.
+    // US CP 1.1–1.3 §6.1.5: certificates are signed ECDSA with SHA-256; CP 1.4 also allows
+    // ECDSA P-384 with SHA-384. These judge the issuer's signature, not the subject key.
     Rule {
         id: "e_cp_1_1_key_size",
         applies: |s| s.under_policy(&["1", "2", "3"]),
-        check: |s| {
-            let mut texts = check::p256_key(s.cert.public_key());
-            texts.extend(check::ecdsa_sha256(
-                &s.cert.signature_algorithm,
-                "signature algorithm",
-            ));
-            texts
-        },
+        check: |s| check::ecdsa_sha256(&s.cert.signature_algorithm, "signature algorithm"),
     },
     Rule {
         id: "e_cp_1_4_key_size",
         applies: |s| s.under_policy(&["4"]),
-        check: cp_1_4_key_size,
+        check: sha256_or_sha384,
     },
     // SubjectPublicKeyInfo: id-ecPublicKey on P-256.
     Rule {
@@ -215,7 +209,7 @@ const RULES: &[Rule] = &[
     Rule {
         id: "e_atis_ca_subject_public_key",
         applies: is_ca,
-        check: |s| check::p256_key(s.cert.public_key()),
+        check: ca_public_key,
     },
     // BasicConstraints: present and critical, cA false for end entities.
     Rule {
@@ -464,45 +458,56 @@ fn version(s: &Cert<'_>) -> Vec<String> {
     }
 }
 
-/// Positive, and at least 8 octets once sign padding is removed: 64 bits of randomness
-/// cannot fit in fewer (zlint `e_atis_serial_number`).
+/// Positive, with at least 64 significant bits: a serial holding "at least 64 bits of output
+/// from a CSPRNG" (ATIS-1000080 v005 §6.4.1.1) cannot be shorter. A positive 8-octet serial
+/// whose top bit is clear has at most 63 (zlint HEAD flags those too, e.g. Comcast's leaf).
 fn serial_number(s: &Cert<'_>) -> Vec<String> {
     let raw = s.cert.raw_serial();
     if raw.first().is_some_and(|b| b & 0x80 != 0) {
         return vec![format!("serial number {} is negative", hex(raw))];
     }
-    let magnitude = raw.iter().skip_while(|b| **b == 0).count();
-    if magnitude == 0 {
-        return vec!["serial number is zero".to_owned()];
-    }
-    if magnitude < 8 {
+    let magnitude: Vec<u8> = raw.iter().copied().skip_while(|b| *b == 0).collect();
+    let bits = match magnitude.first() {
+        None => return vec!["serial number is zero".to_owned()],
+        Some(first) => (magnitude.len() - 1) * 8 + (8 - first.leading_zeros() as usize),
+    };
+    if bits < 64 {
         return vec![format!(
-            "serial number {} has {magnitude} significant octets; at least 8 (64 random bits) \
-             are required",
+            "serial number {} has {bits} significant bits; at least 64 random bits are required",
             hex(raw)
         )];
     }
     vec![]
 }
 
+/// ecdsa-with-SHA256 (ATIS-1000080 §6.4.1); under CP 1.4 ecdsa-with-SHA384 too, as zlint
+/// now accepts, so a leaf issued by a P-384 CA (CTIA's, in the field) is not an error.
 fn signature_algorithm(s: &Cert<'_>) -> Vec<String> {
-    check::ecdsa_sha256(&s.cert.signature_algorithm, "signature algorithm")
+    if s.under_policy(&["4"]) {
+        sha256_or_sha384(s)
+    } else {
+        check::ecdsa_sha256(&s.cert.signature_algorithm, "signature algorithm")
+    }
 }
 
-fn cp_1_4_key_size(s: &Cert<'_>) -> Vec<String> {
-    let mut texts = Vec::new();
-    match check::ec_curve(s.cert.public_key()) {
-        Ok(c) if c == oid::P256 || c == oid::P384 => {}
-        Ok(c) => texts.push(format!("ec curve is {c}, not P-256 or P-384")),
-        Err(text) => texts.push(text),
-    }
+fn sha256_or_sha384(s: &Cert<'_>) -> Vec<String> {
     let alg = s.cert.signature_algorithm.algorithm.to_id_string();
-    if alg != oid::ECDSA_SHA256 && alg != oid::ECDSA_SHA384 {
-        texts.push(format!(
+    if alg == oid::ECDSA_SHA256 || alg == oid::ECDSA_SHA384 {
+        vec![]
+    } else {
+        vec![format!(
             "signature algorithm is {alg}, not ecdsa-with-SHA256 or ecdsa-with-SHA384"
-        ));
+        )]
     }
-    texts
+}
+
+/// P-256; under CP 1.4 a CA may also use P-384 (`standards.md` §3.2, §3.4). End entities
+/// stay P-256 whatever the policy: the PASSporT is ES256.
+fn ca_public_key(s: &Cert<'_>) -> Vec<String> {
+    match check::ec_curve(s.cert.public_key()) {
+        Ok(curve) if curve == oid::P384 && s.under_policy(&["4"]) => vec![],
+        _ => check::p256_key(s.cert.public_key()),
+    }
 }
 
 fn basic_constraints(s: &Cert<'_>) -> Vec<String> {
@@ -674,19 +679,18 @@ fn ee_subject_cn(s: &Cert<'_>) -> Vec<String> {
     }
 }
 
-/// US CP: the subject names the SP unambiguously as `CN=SHAKEN <SPC>` (zlint
-/// `e_us_cp_ambiguous_identifier`).
+/// US CP: names "shall represent an unambiguous identifier for the SP". zlint reads that as
+/// CN exactly `SHAKEN <SPC>`, the SPC taken from the TNAuthList (`e_us_cp_ambiguous_identifier`).
+/// Stricter than `e_atis_subject_cn`, which lets other words surround it.
 fn ambiguous_identifier(s: &Cert<'_>) -> Vec<String> {
+    let Some(spc) = s.tn_auth_list.as_ref().and_then(TnAuthList::spc) else {
+        return vec!["no single spc in a tnauthlist to build the expected name from".to_owned()];
+    };
+    let want = format!("SHAKEN {spc}");
     match check::common_name(s.cert.subject()) {
+        Some(cn) if cn == want => vec![],
+        Some(cn) => vec![format!("common name {cn:?} is not exactly {want:?}")],
         None => vec!["subject has no single common name".to_owned()],
-        Some(cn) => match cn.strip_prefix("SHAKEN ") {
-            Some(code) if !code.is_empty() && code.bytes().all(|b| b.is_ascii_alphanumeric()) => {
-                vec![]
-            }
-            _ => vec![format!(
-                "common name {cn:?} is not of the form \"SHAKEN <SPC>\""
-            )],
-        },
     }
 }
 

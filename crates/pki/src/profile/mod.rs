@@ -10,6 +10,13 @@
 //! output. Rules zlint added later keep zlint's later name (`e_atis_tn_auth_list_spc_format`,
 //! `e_atis_ext_crl_distribution_struct`); rules of our own start `n_stirling_` or
 //! `e_stirling_csr_`. The first letter gives the severity: `e_` error, `w_` warn, `n_` notice.
+//!
+//! Where zlint has since corrected a7f11f7, we follow the correction if no a7f11f7 test
+//! asserts otherwise: under CP 1.4 a certificate may be signed ecdsa-with-SHA384 and a CA key
+//! may be P-384; a serial needs 64 significant bits, not just 8 octets. zlint's effective
+//! dates (rules that apply only to certificates issued after a standard took effect) are not
+//! modelled: our own certificates are new. The network rules
+//! (`e_atis_*crl_distribution_not_reachable`) are left out: this crate does no I/O.
 
 use std::fmt;
 
