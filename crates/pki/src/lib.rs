@@ -3,6 +3,24 @@
 //!
 //! Nothing here opens a file or socket, reads the environment or the clock: bytes and times
 //! come in, values or typed errors go out.
+//!
+//! * [`TnAuthList`]: decode and encode the extension (DER, padded base64 as in the STI-PA
+//!   `tkvalue`, base64url).
+//! * [`CsrParams`]: build and sign a PKCS#10 request for a SHAKEN certificate.
+//! * [`lint`]: check our own certificates and CSRs against ATIS-1000080 v005 and the US CP.
+//!
+//! ```
+//! use pki::{Severity, TnAuthList};
+//!
+//! let list = TnAuthList::from_base64("MAigBhYEMjgxSw==")?;
+//! assert_eq!(list.spc().map(|spc| spc.as_str()), Some("281K"));
+//! assert_eq!(list.to_der(), b"\x30\x08\xA0\x06\x16\x04281K");
+//!
+//! let csr = pki::CsrParams::new(list).sign_with_new_key()?;
+//! let report = pki::lint_csr(csr.der())?;
+//! assert!(report.findings().iter().all(|f| f.severity != Severity::Error));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 mod csr;
 mod profile;

@@ -29,7 +29,7 @@ mod certificate;
 mod check;
 mod request;
 
-/// How bad a finding is.
+/// How bad a finding is. Ordered most severe first, not alphabetically: `Ord` ranks findings.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Severity {
     /// The profile says "shall": the certificate or CSR does not conform.
@@ -74,13 +74,13 @@ pub enum Role {
 /// The outcome of one rule on one document.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Verdict {
+    /// The rule applied and was broken with this severity.
+    Fail(Severity),
     /// The rule does not apply to this document (wrong role, or the extension it judges is
     /// absent).
     NotApplicable,
     /// The rule applied and was met.
     Pass,
-    /// The rule applied and was broken with this severity.
-    Fail(Severity),
 }
 
 /// Every rule's outcome on one document.
@@ -92,7 +92,7 @@ pub struct Report {
 }
 
 /// Why bytes could not be linted at all.
-#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+#[derive(Debug, PartialEq, thiserror::Error)]
 pub enum ProfileError {
     /// The DER is not an X.509 certificate.
     #[error("not an x509 certificate: {0}")]
@@ -100,12 +100,12 @@ pub enum ProfileError {
     /// The DER is not a PKCS#10 certification request.
     #[error("not a pkcs#10 certification request: {0}")]
     CertificateRequest(X509Error),
-    /// Neither a certificate nor a certification request.
-    #[error("not a der certificate or certification request")]
-    UnknownDer,
-    /// The text holds `-----BEGIN` but no PEM block could be read.
+    /// The text holds `-----BEGIN` but no complete PEM block.
+    #[error("no complete pem block after -----BEGIN")]
+    NoPemBlock,
+    /// A PEM block is malformed (bad base64, mismatched END label, ...).
     #[error("malformed pem: {0}")]
-    Pem(String),
+    Pem(pem::PemError),
     /// A PEM block whose label is neither `CERTIFICATE` nor `CERTIFICATE REQUEST`.
     #[error("pem block {label:?} is neither a certificate nor a certificate request")]
     PemLabel {
@@ -118,6 +118,9 @@ pub enum ProfileError {
         /// How many.
         len: usize,
     },
+    /// Neither a certificate nor a certification request.
+    #[error("not a der certificate or certification request")]
+    UnknownDer,
 }
 
 /// Lints one DER certificate.
@@ -153,9 +156,9 @@ pub fn lint_csr(der: &[u8]) -> Result<Report, ProfileError> {
 /// DER certificate or certification request.
 pub fn lint(bytes: &[u8]) -> Result<Vec<Report>, ProfileError> {
     if bytes.windows(PEM_BEGIN.len()).any(|w| w == PEM_BEGIN) {
-        let blocks = pem::parse_many(bytes).map_err(|e| ProfileError::Pem(e.to_string()))?;
+        let blocks = pem::parse_many(bytes).map_err(ProfileError::Pem)?;
         if blocks.is_empty() {
-            return Err(ProfileError::Pem("no complete pem block".to_owned()));
+            return Err(ProfileError::NoPemBlock);
         }
         return blocks
             .iter()
@@ -360,8 +363,12 @@ mod tests {
                 label: "PRIVATE KEY".to_owned()
             })
         );
-        assert!(matches!(
+        assert_eq!(
             lint(b"text -----BEGIN CERTIFICATE----- and no end"),
+            Err(ProfileError::NoPemBlock)
+        );
+        assert!(matches!(
+            lint(b"-----BEGIN CERTIFICATE-----\n!!!!\n-----END CERTIFICATE-----\n"),
             Err(ProfileError::Pem(_))
         ));
         let mut der = leaf_der();
