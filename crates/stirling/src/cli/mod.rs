@@ -4,6 +4,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod cert;
 mod passport;
 
 /// Exit code for a usage error (bad flags, unreadable files).
@@ -19,6 +20,9 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Check SHAKEN certificates and certificate requests.
+    #[command(subcommand)]
+    Cert(cert::CertCommand),
     /// Sign, verify and decode PASSporTs and SIP Identity header values.
     #[command(subcommand)]
     Passport(passport::PassportCommand),
@@ -39,6 +43,7 @@ pub fn run() -> ExitCode {
         }
     };
     let result = match cli.command {
+        Command::Cert(cmd) => cert::run(cmd),
         Command::Passport(cmd) => passport::run(cmd),
     };
     match result {
