@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
 use crate::json::{JsonError, parse_strict, write_canonical};
-use crate::jws::{SigningKey, VerifyingKey, b64_decode, b64_encode_into};
+use crate::jws::{SigningKey, VerifyingKey, b64_decode, b64_encode_into, split_segments};
 use crate::{Error, JwsPart};
 
 /// A compact-serialised JWS (`h.p.s`) whose header was parsed but whose signature was not
@@ -24,14 +24,7 @@ pub struct CompactJws<'a> {
 impl<'a> CompactJws<'a> {
     /// Splits and decodes; the header must be a JSON object without duplicate members.
     pub fn parse(jws: &'a str) -> Result<Self, Error> {
-        let mut parts = jws.split('.');
-        let (Some(h), Some(p), Some(s), None) =
-            (parts.next(), parts.next(), parts.next(), parts.next())
-        else {
-            return Err(Error::JwsSegments {
-                segments: jws.split('.').count(),
-            });
-        };
+        let (h, p, s) = split_segments(jws)?;
         let header = decode_object(JwsPart::Header, h)?;
         let payload = b64_decode(p).ok_or(Error::Base64 {
             part: JwsPart::Payload,

@@ -150,6 +150,17 @@ impl std::fmt::Debug for VerifyingKey {
     }
 }
 
+/// Splits a compact JWS into its three base64url segments (RFC 7515 §7.1).
+pub(crate) fn split_segments(jws: &str) -> Result<(&str, &str, &str), crate::Error> {
+    let mut parts = jws.split('.');
+    match (parts.next(), parts.next(), parts.next(), parts.next()) {
+        (Some(h), Some(p), Some(s), None) => Ok((h, p, s)),
+        _ => Err(crate::Error::JwsSegments {
+            segments: jws.split('.').count(),
+        }),
+    }
+}
+
 /// Decodes unpadded base64url, refusing padding and non-zero trailing bits.
 pub(crate) fn b64_decode(s: &str) -> Option<Vec<u8>> {
     URL_SAFE_NO_PAD.decode(s).ok()

@@ -7,7 +7,9 @@ use crate::claims::{Claims, Party, Ppt};
 use crate::identity::IdentityHeader;
 use crate::jose::json_error;
 use crate::json::{parse_strict, write_string};
-use crate::jws::{ES256_SIGNATURE_LEN, SigningKey, VerifyingKey, b64_decode, b64_encode_into};
+use crate::jws::{
+    ES256_SIGNATURE_LEN, SigningKey, VerifyingKey, b64_decode, b64_encode_into, split_segments,
+};
 use crate::{Error, JwsPart, TelephoneNumber, UnixTime};
 
 /// RFC 8224 §4.1 recommends sixty seconds of freshness; ATIS-1000074 applies it both ways.
@@ -119,18 +121,7 @@ pub struct UnverifiedPassport<'a> {
 impl<'a> UnverifiedPassport<'a> {
     /// Parses a compact-serialised JWS and checks its header (`standards.md` §2.3 steps 2–4).
     pub fn parse(jws: &'a str) -> Result<Self, Error> {
-        let mut parts = jws.split('.');
-        let (Some(h), Some(p), Some(s), None) =
-            (parts.next(), parts.next(), parts.next(), parts.next())
-        else {
-            return Err(Error::JwsSegments {
-                segments: jws.split('.').count(),
-            });
-        };
-        if h.is_empty() && p.is_empty() {
-            // RFC 8225 §7: "..signature"; SHAKEN uses full form only.
-            return Err(Error::CompactForm);
-        }
+        let (h, p, s) = split_full_form(jws)?;
         let header = b64_decode(h).ok_or(Error::Base64 {
             part: JwsPart::Header,
         })?;
@@ -300,17 +291,7 @@ pub struct Decoded {
 /// Duplicate member names are still refused: there is no honest way to show them.
 pub fn decode(jws: &str) -> Result<Decoded, Error> {
     let jws = jws.split(';').next().unwrap_or(jws).trim();
-    let mut parts = jws.split('.');
-    let (Some(h), Some(p), Some(_), None) =
-        (parts.next(), parts.next(), parts.next(), parts.next())
-    else {
-        return Err(Error::JwsSegments {
-            segments: jws.split('.').count(),
-        });
-    };
-    if h.is_empty() && p.is_empty() {
-        return Err(Error::CompactForm);
-    }
+    let (h, p, _) = split_full_form(jws)?;
     let segment = |part, text: &str| -> Result<Value, Error> {
         let bytes = b64_decode(text).ok_or(Error::Base64 { part })?;
         parse_strict(&bytes).map_err(|e| json_error(part, e))
@@ -319,6 +300,15 @@ pub fn decode(jws: &str) -> Result<Decoded, Error> {
         header: segment(JwsPart::Header, h)?,
         payload: segment(JwsPart::Payload, p)?,
     })
+}
+
+/// Splits `h.p.s`, refusing the compact form `..s` (RFC 8225 §7) that SHAKEN does not use.
+fn split_full_form(jws: &str) -> Result<(&str, &str, &str), Error> {
+    let (h, p, s) = split_segments(jws)?;
+    if h.is_empty() && p.is_empty() {
+        return Err(Error::CompactForm);
+    }
+    Ok((h, p, s))
 }
 
 /// Checks the protected header (RFC 8225 §4, `standards.md` §2.3 steps 3–4).
