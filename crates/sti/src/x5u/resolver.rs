@@ -32,7 +32,8 @@ impl Resolve for FilteringResolver {
                     .iter()
                     .find_map(|a| forbidden_range(a.ip()).map(|range| (a.ip(), range)))
             {
-                return Err(Box::new(FetchError::ForbiddenAddress { addr, range }).into());
+                // `into` boxes the error itself, so the fetcher can downcast it back.
+                return Err(FetchError::ForbiddenAddress { addr, range }.into());
             }
             let addrs: Addrs = Box::new(addrs.into_iter());
             Ok(addrs)
