@@ -294,3 +294,21 @@ async fn urls_are_cached_separately() -> TestResult {
     assert_eq!(server.requests(), 3, "clear kept an entry");
     Ok(())
 }
+
+#[tokio::test]
+async fn the_cache_is_bounded() -> TestResult {
+    let pki = TestPki::new()?;
+    let server = server_with(&pki, Reply::ok(pki.chain_pem.clone())).await?;
+    let config = X5uConfig {
+        max_entries: 3,
+        ..pki.config(server.port())
+    };
+    let cache = cache(&config, ManualClock::at(NOW), FAR, 10, Arc::default())?;
+    for i in 0..20 {
+        cache.lookup(&server.url(&format!("{i}.pem"))).await?;
+    }
+    assert_eq!(server.requests(), 20);
+    let held = cache.entry_count().await;
+    assert!((1..=3).contains(&held), "{held} entries held");
+    Ok(())
+}

@@ -108,6 +108,13 @@ where
         entry.outcome.clone()
     }
 
+    /// How many URLs are cached, good and bad, after finishing pending evictions (moka
+    /// applies evictions in batches); for metrics.
+    pub async fn entry_count(&self) -> u64 {
+        self.inner.entries.run_pending_tasks().await;
+        self.inner.entries.entry_count()
+    }
+
     /// Drops every cached entry, good and bad.
     pub fn clear(&self) {
         self.inner.entries.invalidate_all();

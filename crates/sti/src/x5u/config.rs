@@ -11,8 +11,9 @@ use rustls::RootCertStore;
 /// [`danger`](Self::danger).
 #[derive(Clone, Debug)]
 pub struct X5uConfig {
-    /// Limit on connecting (DNS, TCP and TLS) and, separately, on the whole request including
-    /// the body. Default 2 s, as Asterisk (`reference/standards.md` §3.6).
+    /// Limit on connecting (DNS, TCP and TLS), and on the whole exchange from connecting to
+    /// the last byte of the body, so a server that drips its answer is cut off too. Default
+    /// 2 s, as Asterisk (`reference/standards.md` §3.6).
     pub timeout: Duration,
     /// How long a failed lookup is remembered, so a broken or hostile x5u is not fetched again
     /// for every call. Default 30 s.
