@@ -113,6 +113,15 @@ mod tests {
     use super::*;
     use ForbiddenRange::*;
 
+    proptest::proptest! {
+        #[test]
+        fn mapped_v4_is_judged_as_v4(bits: u32) {
+            let v4 = Ipv4Addr::from(bits);
+            let mapped = IpAddr::V6(v4.to_ipv6_mapped());
+            proptest::prop_assert_eq!(forbidden_range(mapped), forbidden_range(IpAddr::V4(v4)));
+        }
+    }
+
     #[test]
     fn table() {
         let cases: &[(&str, Option<ForbiddenRange>)] = &[

@@ -36,6 +36,34 @@ type Validator<T, E> = dyn Fn(&[CertificateDer<'static>]) -> Result<T, E> + Send
 /// - At most [`X5uConfig::max_entries`] URLs are held; moka evicts beyond that.
 ///
 /// Cheap to clone; clones share the cache.
+///
+/// ```no_run
+/// use std::sync::Arc;
+/// use sti::{Expiring, SystemClock, X5uCache, X5uConfig, X5uError, X5uFetcher};
+/// use passport::UnixTime;
+///
+/// /// What the validator keeps: here only the leaf's notAfter.
+/// struct Valid(UnixTime);
+/// impl Expiring for Valid {
+///     fn not_after(&self) -> UnixTime {
+///         self.0
+///     }
+/// }
+///
+/// # async fn example() -> Result<(), Box<dyn std::error::Error>> {
+/// let config = X5uConfig::default();
+/// let cache = X5uCache::new(&config, X5uFetcher::new(&config)?, Arc::new(SystemClock), |chain| {
+///     // Real code validates the chain against the STI-PA trust anchors here.
+///     if chain.is_empty() { Err("empty") } else { Ok(Valid(UnixTime::now())) }
+/// });
+/// match cache.lookup("https://cr.example.com/sp.pem").await {
+///     Ok(valid) => println!("leaf valid until {:?}", valid.0),
+///     Err(X5uError::Fetch(e)) => println!("436 Bad Identity Info: {e}"),
+///     Err(X5uError::Validation(e)) => println!("437 Unsupported Credential: {e}"),
+/// }
+/// # Ok(())
+/// # }
+/// ```
 pub struct X5uCache<T, E> {
     inner: Arc<Inner<T, E>>,
 }

@@ -94,6 +94,27 @@ mod tests {
         );
     }
 
+    proptest::proptest! {
+        #[test]
+        fn max_age_round_trips(n in 0u64..=(1 << 31), other in "[a-z-]{0,12}") {
+            let header = format!("{other}, max-age={n}");
+            proptest::prop_assert_eq!(age(&header), Some(Duration::from_secs(n)));
+        }
+
+        #[test]
+        fn arbitrary_headers_do_not_panic(bytes: Vec<u8>) {
+            let _ = max_age([bytes.as_slice()]);
+        }
+
+        #[test]
+        fn expiry_is_within_bounds(now in 0u64..u64::MAX / 2, age: Option<u32>, life: u64) {
+            let not_after = now.saturating_add(life);
+            let got = expires_at(at(now), age.map(|a| Duration::from_secs(a.into())), at(not_after));
+            proptest::prop_assert!(got.as_secs() <= not_after);
+            proptest::prop_assert!(got.as_secs() >= now.saturating_add(DAY).min(not_after));
+        }
+    }
+
     #[test]
     fn floor_is_24_hours() {
         let now = 1_800_000_000;
