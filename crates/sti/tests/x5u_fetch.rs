@@ -315,6 +315,16 @@ async fn stalled_servers_time_out() -> TestResult {
 }
 
 #[tokio::test]
+async fn a_connection_lost_mid_body_is_a_transport_error() -> TestResult {
+    let pki = TestPki::new()?;
+    let server = TestServer::start(&pki, Behaviour::CloseMidBody).await?;
+    let fetcher = X5uFetcher::new(&pki.config(server.port()))?;
+    let err = fetcher.fetch(&server.url("leaf.pem")).await.err();
+    assert!(matches!(err, Some(FetchError::Transport(_))), "{err:?}");
+    Ok(())
+}
+
+#[tokio::test]
 async fn untrusted_tls_certificates_are_refused() -> TestResult {
     let (pki, server) = serving(Reply::ok("unused")).await?;
     // Production roots do not include the test root.

@@ -88,7 +88,7 @@ impl X5uFetcher {
             .get(url)
             .send()
             .await
-            .map_err(|e| self.transport_error(e, true))?;
+            .map_err(|e| self.transport_error(e))?;
         let status = response.status();
         if status.is_redirection() {
             return Err(FetchError::Redirect {
@@ -120,7 +120,7 @@ impl X5uFetcher {
         while let Some(chunk) = response
             .chunk()
             .await
-            .map_err(|e| self.transport_error(e, false))?
+            .map_err(|e| self.transport_error(e))?
         {
             if body.len() + chunk.len() > X5U_MAX_BODY_BYTES {
                 return Err(too_large);
@@ -173,7 +173,7 @@ impl X5uFetcher {
     }
 
     /// Classifies a reqwest failure, surfacing our resolver's refusal as itself.
-    fn transport_error(&self, e: reqwest::Error, connecting: bool) -> FetchError {
+    fn transport_error(&self, e: reqwest::Error) -> FetchError {
         if let Some(refused) = find_fetch_error(&e) {
             return refused;
         }
@@ -182,7 +182,7 @@ impl X5uFetcher {
                 after: self.timeout,
             };
         }
-        if connecting && (e.is_connect() || e.is_request()) {
+        if e.is_connect() {
             return FetchError::Connect(Arc::new(e));
         }
         FetchError::Transport(Arc::new(e))

@@ -101,6 +101,8 @@ pub enum Behaviour {
     Respond(Reply),
     /// Accepts TCP and then never speaks, not even TLS.
     StallHandshake,
+    /// Promises a body of 1000 bytes, sends a few and closes the connection.
+    CloseMidBody,
     /// Answers the status line and headers, then never sends the promised body.
     StallBody,
 }
@@ -217,23 +219,18 @@ async fn serve(
     behaviour: Behaviour,
     requests: Arc<AtomicUsize>,
 ) {
-    let reply = match behaviour {
-        Behaviour::StallHandshake => {
-            // Hold the socket open without a word until the client gives up.
-            let mut tcp = tcp;
-            let mut sink = [0u8; 1024];
-            while matches!(tcp.read(&mut sink).await, Ok(n) if n > 0) {}
-            return;
-        }
-        Behaviour::StallBody => None,
-        Behaviour::Respond(reply) => Some(reply),
-    };
+    let mut buf = [0u8; 1024];
+    if let Behaviour::StallHandshake = behaviour {
+        // Hold the socket open without a word until the client gives up.
+        let mut tcp = tcp;
+        while matches!(tcp.read(&mut buf).await, Ok(n) if n > 0) {}
+        return;
+    }
     let Ok(mut tls) = acceptor.accept(tcp).await else {
         return;
     };
     // Read the request head.
     let mut head = Vec::new();
-    let mut buf = [0u8; 1024];
     while !head.windows(4).any(|w| w == b"\r\n\r\n") {
         match tls.read(&mut buf).await {
             Ok(0) | Err(_) => return,
@@ -241,13 +238,19 @@ async fn serve(
         }
     }
     requests.fetch_add(1, Ordering::SeqCst);
-    let Some(reply) = reply else {
-        let _ = tls
-            .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n-----BEGIN")
-            .await;
-        let _ = tls.flush().await;
-        while matches!(tls.read(&mut buf).await, Ok(n) if n > 0) {}
-        return;
+    let reply = match behaviour {
+        Behaviour::Respond(reply) => reply,
+        Behaviour::CloseMidBody | Behaviour::StallBody | Behaviour::StallHandshake => {
+            let _ = tls
+                .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n-----BEGIN")
+                .await;
+            let _ = tls.flush().await;
+            if matches!(behaviour, Behaviour::StallBody) {
+                while matches!(tls.read(&mut buf).await, Ok(n) if n > 0) {}
+            }
+            let _ = tls.shutdown().await;
+            return;
+        }
     };
     let mut out = format!("HTTP/1.1 {} Test\r\nConnection: close\r\n", reply.status);
     for (name, value) in &reply.headers {
