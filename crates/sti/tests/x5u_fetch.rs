@@ -352,3 +352,17 @@ async fn refused_connections_are_connect_errors() -> TestResult {
     assert!(matches!(err, Some(FetchError::Connect(_))), "{err:?}");
     Ok(())
 }
+
+#[tokio::test]
+async fn the_request_asks_for_a_pem_chain() -> TestResult {
+    let (pki, server) = serving(Reply::status(406)).await?;
+    let fetcher = X5uFetcher::new(&pki.config(server.port()))?;
+    let _ = fetcher.fetch(&server.url("leaf.pem")).await;
+    let head = server.last_request_head();
+    assert!(
+        head.to_ascii_lowercase()
+            .contains("accept: application/pem-certificate-chain\r\n"),
+        "{head}"
+    );
+    Ok(())
+}

@@ -51,7 +51,13 @@ impl X5uFetcher {
             .with_no_client_auth();
         tls.alpn_protocols = vec![b"http/1.1".to_vec()];
         let danger = Arc::new(config.danger.clone());
+        let mut headers = header::HeaderMap::new();
+        headers.insert(
+            header::ACCEPT,
+            header::HeaderValue::from_static("application/pem-certificate-chain"),
+        );
         let client = Client::builder()
+            .default_headers(headers)
             .tls_backend_preconfigured(tls)
             .http1_only()
             .redirect(Policy::none())

@@ -156,6 +156,7 @@ pub struct TestServer {
     behaviour: Arc<Mutex<Behaviour>>,
     connections: Arc<AtomicUsize>,
     requests: Arc<AtomicUsize>,
+    last_head: Arc<Mutex<String>>,
 }
 
 impl TestServer {
@@ -169,14 +170,20 @@ impl TestServer {
         let behaviour = Arc::new(Mutex::new(behaviour));
         let connections = Arc::new(AtomicUsize::new(0));
         let requests = Arc::new(AtomicUsize::new(0));
-        let (b, c, r) = (behaviour.clone(), connections.clone(), requests.clone());
+        let last_head = Arc::new(Mutex::new(String::new()));
+        let (b, c, r, h) = (
+            behaviour.clone(),
+            connections.clone(),
+            requests.clone(),
+            last_head.clone(),
+        );
         tokio::spawn(async move {
             while let Ok((tcp, _)) = listener.accept().await {
                 c.fetch_add(1, Ordering::SeqCst);
                 let behaviour = b.lock().map(|g| g.clone());
                 let Ok(behaviour) = behaviour else { return };
-                let (acceptor, requests) = (acceptor.clone(), r.clone());
-                tokio::spawn(serve(tcp, acceptor, behaviour, requests));
+                let (acceptor, requests, head) = (acceptor.clone(), r.clone(), h.clone());
+                tokio::spawn(serve(tcp, acceptor, behaviour, requests, head));
             }
         });
         Ok(Self {
@@ -184,6 +191,7 @@ impl TestServer {
             behaviour,
             connections,
             requests,
+            last_head,
         })
     }
 
@@ -207,6 +215,11 @@ impl TestServer {
         self.requests.load(Ordering::SeqCst)
     }
 
+    /// The head (request line and headers) of the last request read.
+    pub fn last_request_head(&self) -> String {
+        self.last_head.lock().map(|h| h.clone()).unwrap_or_default()
+    }
+
     /// TCP connections accepted so far.
     pub fn connections(&self) -> usize {
         self.connections.load(Ordering::SeqCst)
@@ -218,6 +231,7 @@ async fn serve(
     acceptor: TlsAcceptor,
     behaviour: Behaviour,
     requests: Arc<AtomicUsize>,
+    last_head: Arc<Mutex<String>>,
 ) {
     let mut buf = [0u8; 1024];
     if let Behaviour::StallHandshake = behaviour {
@@ -236,6 +250,9 @@ async fn serve(
             Ok(0) | Err(_) => return,
             Ok(n) => head.extend_from_slice(&buf[..n]),
         }
+    }
+    if let Ok(mut last) = last_head.lock() {
+        *last = String::from_utf8_lossy(&head).into_owned();
     }
     requests.fetch_add(1, Ordering::SeqCst);
     let reply = match behaviour {
