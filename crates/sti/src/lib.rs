@@ -1,2 +1,23 @@
 //! Network clients of the STIR/SHAKEN ecosystem: the STI-PA API, ACME for STI certificates,
 //! and the x5u certificate fetcher.
+//!
+//! The x5u fetcher dereferences the `x5u` URL of a PASSporT under the rules of
+//! `reference/standards.md` §3.6 (ATIS-1000074, ATIS-1000080): HTTPS on port 443 or 8443 only,
+//! no redirects, no userinfo, query or fragment, short timeouts, a size cap, and no
+//! connection to loopback, private or otherwise special addresses (checked on the resolved
+//! address, so a DNS answer cannot smuggle one in). [`X5uCache`] puts a validated chain in
+//! front of it: one fetch per URL however many calls wait for it, a TTL of at least 24 h that
+//! never outlives the leaf certificate, and a short negative cache for failures.
+//!
+//! Chain validation is not done here: the cache is generic over a caller-supplied validator,
+//! so this crate does not depend on the PKI crate.
+
+mod clock;
+mod x5u;
+
+pub use clock::{Clock, SystemClock};
+pub use x5u::{
+    DangerousX5uConfig, Expiring, FetchError, ForbiddenRange, X5U_MAX_BODY_BYTES,
+    X5U_MAX_CERTIFICATES, X5U_MIN_TTL, X5uBuildError, X5uCache, X5uConfig, X5uError, X5uFetcher,
+    X5uResponse, forbidden_range, parse_x5u_body,
+};
