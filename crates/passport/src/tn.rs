@@ -130,7 +130,10 @@ mod tests {
             ("tel:+1-215-555-1212", "12155551212"),
             ("TEL:+12155551212;phone-context=example.com", "12155551212"),
             ("sip:+12155551212@example.com;user=phone", "12155551212"),
-            ("<sips:+12155551212;verstat=TN-Validation-Passed@h>", "12155551212"),
+            (
+                "<sips:+12155551212;verstat=TN-Validation-Passed@h>",
+                "12155551212",
+            ),
             ("  01256500600 ", "01256500600"),
         ] {
             assert_eq!(canon(input).as_deref(), Ok(want), "{input}");
@@ -140,10 +143,16 @@ mod tests {
     #[test]
     fn rejects_what_is_not_a_number() {
         assert_eq!(canon("anonymous"), Err(InvalidTelephoneNumber::NotDigits));
-        assert_eq!(canon("sip:anonymous@anonymous.invalid"), Err(InvalidTelephoneNumber::NotDigits));
+        assert_eq!(
+            canon("sip:anonymous@anonymous.invalid"),
+            Err(InvalidTelephoneNumber::NotDigits)
+        );
         assert_eq!(canon("+"), Err(InvalidTelephoneNumber::Empty));
         assert_eq!(canon("tel:;x=1"), Err(InvalidTelephoneNumber::Empty));
-        assert_eq!(canon("+1234567890123456"), Err(InvalidTelephoneNumber::TooLong { digits: 16 }));
+        assert_eq!(
+            canon("+1234567890123456"),
+            Err(InvalidTelephoneNumber::TooLong { digits: 16 })
+        );
         assert_eq!(canon("12#34"), Err(InvalidTelephoneNumber::NotDigits));
     }
 
@@ -154,8 +163,14 @@ mod tests {
             TelephoneNumber::from_claim("+12155551212"),
             Err(InvalidTelephoneNumber::NotDigits)
         );
-        assert_eq!(TelephoneNumber::from_claim("Bob"), Err(InvalidTelephoneNumber::NotDigits));
-        assert_eq!(TelephoneNumber::from_claim(""), Err(InvalidTelephoneNumber::Empty));
+        assert_eq!(
+            TelephoneNumber::from_claim("Bob"),
+            Err(InvalidTelephoneNumber::NotDigits)
+        );
+        assert_eq!(
+            TelephoneNumber::from_claim(""),
+            Err(InvalidTelephoneNumber::Empty)
+        );
     }
 
     #[test]
