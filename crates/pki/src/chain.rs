@@ -64,7 +64,7 @@ pub struct VerifiedChain {
     public_key: ParsedPublicKey,
     spki: Vec<u8>,
     spc: Spc,
-    tn_auth_list: TnAuthList,
+    tn_auth_list: Vec<u8>,
     not_after: UnixTime,
     path_not_after: UnixTime,
     fingerprint: [u8; 32],
@@ -137,8 +137,11 @@ pub enum ChainError {
     #[error("end-entity key is not a valid p-256 point")]
     InvalidEndEntityKey,
     /// The leaf's TNAuthList extension does not decode.
-    #[error("tnauthlist is malformed: {0}")]
-    MalformedTnAuthList(TnAuthListError),
+    #[error("tnauthlist is malformed: {reason}")]
+    MalformedTnAuthList {
+        /// What the TNAuthList decoder said.
+        reason: String,
+    },
     /// The leaf has no TNAuthList extension.
     #[error("end-entity certificate has no tnauthlist")]
     MissingTnAuthList,
@@ -393,8 +396,8 @@ impl VerifiedChain {
         &self.spc
     }
 
-    /// The leaf's whole TNAuthList.
-    pub fn tn_auth_list(&self) -> &TnAuthList {
+    /// The leaf's TNAuthList extension value (DER), for [`TnAuthList::from_der`].
+    pub fn tn_auth_list_der(&self) -> &[u8] {
         &self.tn_auth_list
     }
 
@@ -451,7 +454,7 @@ impl ChainError {
             | Self::InvalidEndEntityKey
             | Self::KeyUsageNoDigitalSignature
             | Self::Malformed { .. }
-            | Self::MalformedTnAuthList(_)
+            | Self::MalformedTnAuthList { .. }
             | Self::MissingTnAuthList
             | Self::SignatureBudgetExceeded { .. }
             | Self::TnAuthListWithoutSpc
@@ -463,7 +466,7 @@ impl ChainError {
 struct EndEntity {
     public_key: ParsedPublicKey,
     spc: Spc,
-    tn_auth_list: TnAuthList,
+    tn_auth_list: Vec<u8>,
     not_after: UnixTime,
 }
 
@@ -485,7 +488,7 @@ fn check_end_entity(
             }
         }
         Ok(None) => warnings.push(ChainWarning::EndEntityBasicConstraintsMissing),
-        Err(e) => return Err(malformed(e)),
+        Err(e) => return Err(malformed_at(0, e)),
     }
 
     match x509.key_usage() {
@@ -504,7 +507,7 @@ fn check_end_entity(
             }
         }
         Ok(None) => warnings.push(ChainWarning::KeyUsageMissing { depth: 0 }),
-        Err(e) => return Err(malformed(e)),
+        Err(e) => return Err(malformed_at(0, e)),
     }
 
     match x509.extended_key_usage() {
@@ -526,7 +529,7 @@ fn check_end_entity(
             return Err(ChainError::ExtendedKeyUsageNotAllowed { found });
         }
         Ok(_) => {}
-        Err(e) => return Err(malformed(e)),
+        Err(e) => return Err(malformed_at(0, e)),
     }
 
     let spki = x509.public_key();
@@ -544,8 +547,11 @@ fn check_end_entity(
         .iter()
         .find(|e| e.oid == tn_oid)
         .ok_or(ChainError::MissingTnAuthList)?;
-    let tn_auth_list =
-        TnAuthList::from_der(tn_ext.value).map_err(ChainError::MalformedTnAuthList)?;
+    let tn_auth_list = TnAuthList::from_der(tn_ext.value).map_err(|e: TnAuthListError| {
+        ChainError::MalformedTnAuthList {
+            reason: e.to_string(),
+        }
+    })?;
     let spc = tn_auth_list
         .spc()
         .cloned()
@@ -560,7 +566,7 @@ fn check_end_entity(
     Ok(EndEntity {
         public_key,
         spc,
-        tn_auth_list,
+        tn_auth_list: tn_ext.value.to_vec(),
         not_after: unix(x509.validity().not_after),
     })
 }
@@ -660,8 +666,14 @@ impl<'c, 'a> PathSearch<'c, 'a> {
                 }
             }
             let warnings_before = self.warnings.len();
-            let checked = check_ca(candidate, depth + 1, self.time, &mut self.warnings)
-                .and_then(|()| check_revocation(candidate, depth + 1, self.revocation));
+            let checked = check_ca(
+                candidate,
+                depth + 1,
+                index + 1,
+                self.time,
+                &mut self.warnings,
+            )
+            .and_then(|()| check_revocation(candidate, depth + 1, self.revocation));
             if let Err(e) = checked {
                 self.warnings.truncate(warnings_before);
                 note(e, &mut best);
@@ -713,6 +725,7 @@ impl<'c, 'a> PathSearch<'c, 'a> {
 fn check_ca(
     ca: &Cert<'_>,
     depth: usize,
+    body_index: usize,
     time: UnixTime,
     warnings: &mut Vec<ChainWarning>,
 ) -> Result<(), ChainError> {
@@ -729,7 +742,7 @@ fn check_ca(
             }
         }
         Ok(_) => return Err(ChainError::NotCa { depth }),
-        Err(e) => return Err(malformed(e)),
+        Err(e) => return Err(malformed_at(body_index, e)),
     }
     match ca.x509.key_usage() {
         Ok(Some(ku)) => {
@@ -741,7 +754,7 @@ fn check_ca(
             }
         }
         Ok(None) => warnings.push(ChainWarning::KeyUsageMissing { depth }),
-        Err(e) => return Err(malformed(e)),
+        Err(e) => return Err(malformed_at(body_index, e)),
     }
     check_critical_extensions(ca, depth, None)?;
     key_id_warnings(ca, depth, warnings);
@@ -826,9 +839,9 @@ fn key_id_warnings(cert: &Cert<'_>, depth: usize, warnings: &mut Vec<ChainWarnin
     }
 }
 
-fn malformed(e: x509_parser::error::X509Error) -> ChainError {
+fn malformed_at(index: usize, e: x509_parser::error::X509Error) -> ChainError {
     ChainError::Malformed {
-        index: 0,
+        index,
         reason: e.to_string(),
     }
 }
@@ -846,4 +859,34 @@ pub(crate) fn trim_serial(serial: &[u8]) -> &[u8] {
 
 pub(crate) fn hex_upper(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02X}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn most_specific_prefers_a_found_issuer_and_is_symmetric() {
+        let unknown = ChainError::UnknownIssuer {
+            depth: 0,
+            issuer: "CN=x".into(),
+        };
+        let bad = ChainError::BadSignature { depth: 0 };
+        let expired = ChainError::Expired {
+            depth: 1,
+            time: UnixTime::since_unix_epoch(Duration::from_secs(2)),
+            not_after: UnixTime::since_unix_epoch(Duration::from_secs(1)),
+        };
+        assert_eq!(unknown.clone().most_specific(bad.clone()), bad);
+        assert_eq!(bad.clone().most_specific(unknown), bad);
+        assert_eq!(bad.clone().most_specific(expired.clone()), expired);
+        assert_eq!(expired.clone().most_specific(bad), expired);
+    }
+
+    #[test]
+    fn serial_helpers() {
+        assert_eq!(trim_serial(&[0, 0, 0x80, 1]), &[0x80, 1]);
+        assert_eq!(trim_serial(&[0]), &[] as &[u8]);
+        assert_eq!(hex_upper(&[0x0a, 0xff]), "0AFF");
+    }
 }

@@ -23,5 +23,5 @@ pub use chain::{
     MAX_SIGNATURE_CHECKS, VerifiedChain,
 };
 pub use crl::{CrlError, MAX_CRL_ENTRIES, RevocationList, UnverifiedCrl};
-pub use tn_auth_list::{TnAuthList, TnAuthListError, TnEntry};
+pub use tn_auth_list::{TnAuthList, TnAuthListError};
 pub use trust_anchors::{TrustAnchorError, TrustAnchors};

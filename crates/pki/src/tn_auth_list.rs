@@ -26,9 +26,11 @@ pub struct TnAuthList {
     entries: Vec<TnEntry>,
 }
 
-/// One entry of a [`TnAuthList`].
+/// One entry of a [`TnAuthList`]. Only the SPC is used here; the numbers are kept for the
+/// full version of this module (other branch), which also exposes them.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum TnEntry {
+#[allow(dead_code)]
+enum TnEntry {
     /// `one`: a single telephone number, as written in the certificate.
     One(String),
     /// `range`: `count` numbers from `start`.
@@ -90,11 +92,6 @@ impl TnAuthList {
             TnEntry::One(_) | TnEntry::Range { .. } => None,
         })
     }
-
-    /// All entries in certificate order.
-    pub fn entries(&self) -> &[TnEntry] {
-        &self.entries
-    }
 }
 
 #[derive(Choice)]
@@ -145,8 +142,8 @@ mod tests {
         let list = TnAuthList::from_der(&der).unwrap();
         assert_eq!(list.spc(), None);
         assert_eq!(
-            list.entries(),
-            &[
+            list.entries,
+            [
                 TnEntry::Range {
                     start: "155".into(),
                     count: 10

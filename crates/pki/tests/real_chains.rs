@@ -232,6 +232,11 @@ fn leaf_key_verifies_an_es256_signature_shape() {
         .verify(&anchors, at(REPORT_TIME), None)
         .unwrap();
     assert!(verified.public_key().verify_sig(b"x", &[1u8; 64]).is_err());
+    // standards.md §3.1 / the shared README: the extension value of SHAKEN 8526.
+    assert_eq!(
+        verified.tn_auth_list_der(),
+        &[0x30, 0x08, 0xA0, 0x06, 0x16, 0x04, b'8', b'5', b'2', b'6']
+    );
     assert_eq!(verified.spki_der()[0], 0x30);
     assert_eq!(verified.spki_der().len(), 91);
 }

@@ -340,7 +340,7 @@ fn tn_auth_list_without_spc_or_malformed() {
     );
     assert!(matches!(
         verify(&pki).unwrap_err(),
-        ChainError::MalformedTnAuthList(_)
+        ChainError::MalformedTnAuthList { .. }
     ));
 
     let ok = tn_auth_list_der("709J");
