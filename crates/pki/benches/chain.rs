@@ -7,6 +7,9 @@
 //! * `chain/cold_transnexus`: split the real TransNexus x5u body (leaf + issuing CA, PEM),
 //!   parse and validate it to its root at 2025-08-18T21:00:00Z, nothing cached.
 //! * `chain/cold_transnexus_crl2000`: the same with a 2,000-entry STI-PA CRL applied.
+//! * `webpki/cold_transnexus`: the same chain through rustls-webpki 0.103 (PEM split, leaf
+//!   parse, `verify_for_usage` with a prebuilt anchor), the alternative measured before
+//!   choosing our own path checks (see `chain.rs` docs).
 //! * `es256/raw_verify` and `es256/parsed_key_verify`: one ES256 signature check with
 //!   aws-lc-rs from raw key bytes, and with the `ParsedPublicKey` a `VerifiedChain` hands out.
 //! * `crl/lookup_2000`: one (issuer, serial) lookup in a 2,000-entry CRL; `crl/load_2000`:
@@ -24,7 +27,12 @@ use aws_lc_rs::signature::{
 use criterion::{Criterion, criterion_group, criterion_main};
 use passport::UnixTime;
 use pki::{CertificateChain, RevocationList, TrustAnchors, UnverifiedCrl};
+use rustls_pki_types::CertificateDer;
+use rustls_pki_types::pem::PemObject;
 use stirling_test::{CertOptions, CrlEntry, IndirectCrl, TEST_TIME, TestCert};
+use webpki::aws_lc_rs::{
+    ECDSA_P256_SHA256, ECDSA_P256_SHA384, ECDSA_P384_SHA256, ECDSA_P384_SHA384,
+};
 
 const ROOT: &[u8] = include_bytes!("../tests/data/real/transnexus_root_ca2.pem");
 const LEAF: &[u8] = include_bytes!("../tests/data/real/transnexus_leaf_shaken_8526.pem");
@@ -96,6 +104,35 @@ fn benches(c: &mut Criterion) {
                 .unwrap()
                 .verify(&anchors, at(REPORT_TIME), Some(&crl.list))
                 .unwrap()
+        })
+    });
+
+    let root_der = CertificateDer::from_pem_slice(ROOT).unwrap();
+    let webpki_anchors = [webpki::anchor_from_trusted_cert(&root_der).unwrap()];
+    let algorithms = [
+        ECDSA_P256_SHA256,
+        ECDSA_P256_SHA384,
+        ECDSA_P384_SHA256,
+        ECDSA_P384_SHA384,
+    ];
+    c.bench_function("webpki/cold_transnexus", |b| {
+        b.iter(|| {
+            let certs: Vec<CertificateDer<'static>> =
+                CertificateDer::pem_slice_iter(black_box(&body))
+                    .collect::<Result<_, _>>()
+                    .unwrap();
+            let ee = webpki::EndEntityCert::try_from(&certs[0]).unwrap();
+            ee.verify_for_usage(
+                &algorithms,
+                &webpki_anchors,
+                &certs[1..],
+                at(REPORT_TIME),
+                webpki::KeyUsage::required_if_present(&[0x55, 0x1D, 0x25, 0x00]),
+                None,
+                None,
+            )
+            .map(|_| ())
+            .unwrap()
         })
     });
 
