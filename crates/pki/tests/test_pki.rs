@@ -488,3 +488,68 @@ fn malformed_and_empty_anchor_bodies_are_refused() {
         pki::TrustAnchorError::Empty
     );
 }
+
+#[test]
+fn unknown_critical_extension_is_refused() {
+    let private_oid = vec![1, 3, 6, 1, 4, 1, 99999, 1];
+    let pki = TestPki::with(
+        &root(),
+        &ca(),
+        &CertOptions {
+            extra_extensions: vec![(private_oid.clone(), vec![0x05, 0x00], true)],
+            ..leaf()
+        },
+    );
+    assert_eq!(
+        verify(&pki).unwrap_err(),
+        ChainError::UnsupportedCriticalExtension {
+            depth: 0,
+            oid: "1.3.6.1.4.1.99999.1".into()
+        }
+    );
+    // The same extension, not critical, is ignored.
+    let pki = TestPki::with(
+        &root(),
+        &ca(),
+        &CertOptions {
+            extra_extensions: vec![(private_oid, vec![0x05, 0x00], false)],
+            ..leaf()
+        },
+    );
+    assert!(verify(&pki).is_ok());
+}
+
+#[test]
+fn root_in_the_body_is_tolerated() {
+    let pki = TestPki::new();
+    let anchors = TrustAnchors::from_pem(pki.root.pem().as_bytes()).unwrap();
+    let body = format!("{}{}", pki.chain_pem(), pki.root.pem());
+    let verified = CertificateChain::from_pem(body.as_bytes())
+        .unwrap()
+        .verify(&anchors, at(TEST_TIME), None)
+        .unwrap();
+    assert_eq!(
+        verified.warnings(),
+        &[ChainWarning::UnusedCertificates { count: 1 }]
+    );
+}
+
+#[test]
+fn intermediate_not_yet_valid() {
+    let pki = TestPki::with(
+        &root(),
+        &CertOptions {
+            not_before: TEST_TIME + 1,
+            ..ca()
+        },
+        &leaf(),
+    );
+    assert_eq!(
+        verify(&pki).unwrap_err(),
+        ChainError::NotYetValid {
+            depth: 1,
+            time: at(TEST_TIME),
+            not_before: at(TEST_TIME + 1)
+        }
+    );
+}

@@ -59,6 +59,8 @@ pub struct CertOptions {
     pub serial: u64,
     /// Whether to write an AuthorityKeyIdentifier.
     pub authority_key_id: bool,
+    /// Further extensions: (OID arcs, DER value, critical).
+    pub extra_extensions: Vec<(Vec<u64>, Vec<u8>, bool)>,
 }
 
 /// A certificate with its private key, able to issue further certificates.
@@ -94,6 +96,7 @@ impl CertOptions {
             not_after: CA_NOT_AFTER,
             serial: 0x1000,
             authority_key_id: false,
+            extra_extensions: Vec::new(),
         }
     }
 
@@ -121,6 +124,7 @@ impl CertOptions {
             not_after: LEAF_NOT_AFTER,
             serial: 0x3000,
             authority_key_id: true,
+            extra_extensions: Vec::new(),
         }
     }
 
@@ -255,6 +259,11 @@ fn params(options: &CertOptions) -> CertificateParams {
     if let Some(tn) = &options.tn_auth_list {
         let mut ext = CustomExtension::from_oid_content(TN_AUTH_LIST, tn.clone());
         ext.set_criticality(options.tn_auth_list_critical);
+        params.custom_extensions.push(ext);
+    }
+    for (oid, value, critical) in &options.extra_extensions {
+        let mut ext = CustomExtension::from_oid_content(oid, value.clone());
+        ext.set_criticality(*critical);
         params.custom_extensions.push(ext);
     }
     params.not_before = at(options.not_before);
