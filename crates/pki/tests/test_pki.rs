@@ -553,3 +553,54 @@ fn intermediate_not_yet_valid() {
         }
     );
 }
+
+#[test]
+fn signature_budget_stops_a_path_explosion() {
+    use stirling_test::rcgen::{
+        BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, SerialNumber,
+    };
+    // Seven CA certificates with the same name and the same key, each signing the others: every
+    // ordering is a candidate path, and none reaches the anchor.
+    let key = KeyPair::generate().unwrap();
+    let ca_params = |serial: u8| {
+        let mut p = CertificateParams::new(Vec::<String>::new()).unwrap();
+        p.distinguished_name.push(DnType::CommonName, "Loop CA");
+        p.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        p.key_usages = vec![KeyUsagePurpose::KeyCertSign];
+        p.serial_number = Some(SerialNumber::from_slice(&[serial]));
+        p.not_before = stirling_test::rcgen::date_time_ymd(2020, 1, 1);
+        p.not_after = stirling_test::rcgen::date_time_ymd(2040, 1, 1);
+        p
+    };
+    let cas: Vec<String> = (1..=7u8)
+        .map(|s| ca_params(s).self_signed(&key).unwrap().pem())
+        .collect();
+    let mut leaf_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    leaf_params
+        .distinguished_name
+        .push(DnType::CommonName, "SHAKEN 1234");
+    leaf_params.custom_extensions = vec![stirling_test::rcgen::CustomExtension::from_oid_content(
+        &[1, 3, 6, 1, 5, 5, 7, 1, 26],
+        tn_auth_list_der("1234"),
+    )];
+    leaf_params.not_before = stirling_test::rcgen::date_time_ymd(2025, 1, 1);
+    leaf_params.not_after = stirling_test::rcgen::date_time_ymd(2026, 1, 1);
+    let leaf_key = KeyPair::generate().unwrap();
+    let issuer_params = ca_params(1);
+    let leaf = leaf_params
+        .signed_by(&leaf_key, &Issuer::from_params(&issuer_params, &key))
+        .unwrap();
+
+    let unrelated = TestCert::self_signed(&root());
+    let anchors = TrustAnchors::from_pem(unrelated.pem().as_bytes()).unwrap();
+    let body = format!("{}{}", leaf.pem(), cas.concat());
+    assert_eq!(
+        CertificateChain::from_pem(body.as_bytes())
+            .unwrap()
+            .verify(&anchors, at(TEST_TIME), None)
+            .unwrap_err(),
+        ChainError::SignatureBudgetExceeded {
+            max: pki::MAX_SIGNATURE_CHECKS
+        }
+    );
+}
