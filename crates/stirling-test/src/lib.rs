@@ -1,0 +1,15 @@
+//! Dev-only test fixtures shared by Stirling's crates (like `rustls-test` for rustls): a SHAKEN
+//! test PKI built with rcgen ([`TestCert`]) and STI-PA style **indirect** CRLs built with
+//! x509-cert ([`IndirectCrl`]), which rcgen cannot make.
+//!
+//! Never a normal dependency. Keys are generated per run, so certificates differ between runs;
+//! tests pin times with [`TEST_TIME`] and the validity defaults below instead of reading a clock.
+//! Builders panic on misuse: they only ever see the test's own values.
+#![allow(clippy::unwrap_used, clippy::panic)]
+
+mod crl;
+mod pki;
+
+pub use crl::{CrlEntry, IndirectCrl, crl_pem};
+pub use pki::{CertOptions, Curve, TEST_TIME, TestCert, TestPki, tn_auth_list_der};
+pub use rcgen;
