@@ -228,44 +228,53 @@ pub enum ChainError {
 
 /// A profile deviation found in a chain that validated anyway (ATIS-1000080 §6.4.1 rules that
 /// real verifiers do not enforce, `reference/standards.md` §3.2).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum ChainWarning {
     /// The certificate has no AuthorityKeyIdentifier.
+    #[error("certificate {depth} has no authority key identifier")]
     AuthorityKeyIdMissing {
         /// The certificate.
         depth: usize,
     },
     /// BasicConstraints is present but not critical.
+    #[error("certificate {depth} has a non-critical basic constraints extension")]
     BasicConstraintsNotCritical {
         /// The certificate.
         depth: usize,
     },
     /// The leaf has no BasicConstraints.
+    #[error("the leaf has no basic constraints extension")]
     EndEntityBasicConstraintsMissing,
     /// The leaf's KeyUsage has bits besides digitalSignature.
+    #[error("the leaf key usage has bits besides digitalSignature ({flags:#x})")]
     EndEntityKeyUsageExtraBits {
         /// The KeyUsage bits as x509-parser numbers them.
         flags: u16,
     },
     /// The certificate has no KeyUsage.
+    #[error("certificate {depth} has no key usage extension")]
     KeyUsageMissing {
         /// The certificate.
         depth: usize,
     },
     /// KeyUsage is present but not critical.
+    #[error("certificate {depth} has a non-critical key usage extension")]
     KeyUsageNotCritical {
         /// The certificate.
         depth: usize,
     },
     /// The certificate has no SubjectKeyIdentifier.
+    #[error("certificate {depth} has no subject key identifier")]
     SubjectKeyIdMissing {
         /// The certificate.
         depth: usize,
     },
     /// The leaf's TNAuthList is marked critical (RFC 8226 and ATIS-1000080 want it
     /// non-critical).
+    #[error("the leaf TNAuthList is marked critical")]
     TnAuthListCritical,
     /// The body holds certificates that are not on the validated path.
+    #[error("{count} certificate(s) in the body are not on the validated path")]
     UnusedCertificates {
         /// How many.
         count: usize,

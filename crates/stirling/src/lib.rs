@@ -4,3 +4,4 @@
 //! the command line today; the store, SIP, HTTP and the certificate lifecycle as they land.
 
 pub mod cli;
+pub mod verification;

@@ -10,7 +10,12 @@ use passport::{
     Attestation, Checks, Claims, Dest, IdentityHeader, Ppt, Signer, SigningKey, TelephoneNumber,
     UnixTime, VerifyingKey, Verstat,
 };
+use pki::TrustAnchors;
+use rustls_pki_types::CertificateDer;
+use rustls_pki_types::pem::PemObject as _;
 use serde_json::{Value, json};
+
+use crate::verification::{TrustedSigner, VerificationFailure};
 
 /// Exit code when a PASSporT is invalid (distinct from a usage error).
 const EXIT_INVALID: u8 = 1;
@@ -68,9 +73,14 @@ pub(crate) struct VerifyArgs {
     /// The Identity header value (`<jws>;info=<url>;alg=ES256;ppt=shaken`).
     #[arg(long)]
     identity: String,
-    /// PEM certificate chain, leaf first, whose leaf key verifies the signature.
+    /// PEM certificate chain, leaf first, whose leaf key verifies the signature (what the
+    /// x5u URL serves).
     #[arg(long)]
     cert: PathBuf,
+    /// PEM files of trusted STI-CA certificates; when given, the chain is validated to one of
+    /// them at the PASSporT's `iat` (437 when it is not trusted).
+    #[arg(long = "trust-anchors", num_args = 1..)]
+    trust_anchors: Vec<PathBuf>,
     /// Calling number the `orig` claim must match.
     #[arg(long)]
     orig: Option<String>,
@@ -121,9 +131,19 @@ fn sign(args: SignArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn verify(args: VerifyArgs) -> anyhow::Result<ExitCode> {
-    let chain = std::fs::read(&args.cert)
+    let chain_pem = std::fs::read(&args.cert)
         .with_context(|| format!("reading certificate {}", args.cert.display()))?;
-    let key = leaf_key(&chain).with_context(|| format!("certificate {}", args.cert.display()))?;
+    let certificates = CertificateDer::pem_slice_iter(&chain_pem)
+        .collect::<Result<Vec<_>, _>>()
+        .with_context(|| format!("certificate {}", args.cert.display()))?;
+    // Without anchors the leaf key is used as given; check it is usable before verifying.
+    let trust = match args.trust_anchors.as_slice() {
+        [] => Trust::LeafKey(
+            leaf_key(&certificates)
+                .with_context(|| format!("certificate {}", args.cert.display()))?,
+        ),
+        files => Trust::Anchors(trust_anchors(files)?),
+    };
     let orig = args
         .orig
         .as_deref()
@@ -146,22 +166,34 @@ fn verify(args: VerifyArgs) -> anyhow::Result<ExitCode> {
         orig: orig.as_ref(),
         dest: dest.as_ref(),
     };
-    let outcome = IdentityHeader::parse(&args.identity)
-        .and_then(|h| h.passport())
-        .and_then(|p| p.verify(&key, &checks));
+    let outcome = (|| -> Result<Option<TrustedSigner>, VerificationFailure> {
+        let passport = IdentityHeader::parse(&args.identity)?.passport()?;
+        match &trust {
+            Trust::Anchors(anchors) => {
+                // standards.md §3.4: validity is checked at the PASSporT's time.
+                let at = passport.claimed_iat().unwrap_or(now);
+                let time = UnixTime::since_unix_epoch(Duration::from_secs(at));
+                let signer = TrustedSigner::validate(&certificates, anchors, time, None)?;
+                passport.verify(signer.key(), &checks)?;
+                Ok(Some(signer))
+            }
+            Trust::LeafKey(key) => {
+                passport.verify(key, &checks)?;
+                Ok(None)
+            }
+        }
+    })();
     // Show what was received even when it fails: that is what an operator needs.
     let (header, claims) = match passport::decode(&args.identity) {
         Ok(d) => (d.header, d.payload),
         Err(_) => (Value::Null, Value::Null),
     };
-    let (report, code) = match outcome {
+    let (mut report, code) = match &outcome {
         Ok(_) => (
             json!({
                 "verstat": Verstat::TnValidationPassed.as_str(),
                 "reason_code": null,
                 "reason_text": null,
-                "header": header,
-                "claims": claims,
             }),
             ExitCode::SUCCESS,
         ),
@@ -173,13 +205,21 @@ fn verify(args: VerifyArgs) -> anyhow::Result<ExitCode> {
                     "reason_code": failure.code,
                     "reason_text": failure.reason,
                     "detail": e.to_string(),
-                    "header": header,
-                    "claims": claims,
                 }),
                 ExitCode::from(EXIT_INVALID),
             )
         }
     };
+    report["header"] = header;
+    report["claims"] = claims;
+    if let Ok(Some(signer)) = &outcome {
+        let chain = signer.chain();
+        report["chain"] = json!({
+            "spc": chain.spc().as_str(),
+            "fingerprint": hex_colon(chain.fingerprint()),
+            "warnings": chain.warnings().iter().map(|w| w.to_string()).collect::<Vec<_>>(),
+        });
+    }
     println!("{report}");
     Ok(code)
 }
@@ -198,14 +238,44 @@ fn decode(value: &str) -> anyhow::Result<ExitCode> {
     }
 }
 
-/// The public key of the first certificate of a PEM chain.
-fn leaf_key(pem: &[u8]) -> anyhow::Result<VerifyingKey> {
-    use rustls_pki_types::CertificateDer;
-    use rustls_pki_types::pem::PemObject as _;
-    let leaf = CertificateDer::pem_slice_iter(pem)
-        .next()
-        .context("no CERTIFICATE PEM block")?
-        .context("malformed PEM")?;
+/// What `verify` trusts: anchors the chain must lead to, or the leaf's key as given.
+enum Trust {
+    Anchors(TrustAnchors),
+    LeafKey(VerifyingKey),
+}
+
+/// Trust anchors from PEM files, each holding one or more certificates.
+fn trust_anchors(files: &[PathBuf]) -> anyhow::Result<TrustAnchors> {
+    let mut anchors = TrustAnchors::new();
+    for file in files {
+        let pem = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
+        let certs = CertificateDer::pem_slice_iter(&pem)
+            .collect::<Result<Vec<_>, _>>()
+            .with_context(|| format!("trust anchors {}", file.display()))?;
+        if certs.is_empty() {
+            bail!("trust anchors {}: no CERTIFICATE PEM block", file.display());
+        }
+        for cert in certs {
+            anchors
+                .add_der(cert.as_ref())
+                .with_context(|| format!("trust anchor in {}", file.display()))?;
+        }
+    }
+    Ok(anchors)
+}
+
+/// SHA-256 as `AB:CD:…`, the way operators compare certificate fingerprints.
+fn hex_colon(bytes: &[u8]) -> String {
+    bytes
+        .iter()
+        .map(|b| format!("{b:02X}"))
+        .collect::<Vec<_>>()
+        .join(":")
+}
+
+/// The public key of the first certificate of a chain.
+fn leaf_key(certificates: &[CertificateDer<'static>]) -> anyhow::Result<VerifyingKey> {
+    let leaf = certificates.first().context("no CERTIFICATE PEM block")?;
     let (_, cert) = x509_parser::parse_x509_certificate(leaf.as_ref())
         .map_err(|e| anyhow::anyhow!("not an X.509 certificate: {e}"))?;
     Ok(VerifyingKey::from_public_key(cert.public_key().raw)?)
