@@ -5,11 +5,13 @@
 //! Never a normal dependency. Keys are generated per run, so certificates differ between runs;
 //! tests pin times with [`TEST_TIME`] and the validity defaults below instead of reading a clock.
 //! Builders panic on misuse: they only ever see the test's own values.
-#![allow(clippy::unwrap_used, clippy::panic)]
+#![allow(clippy::unwrap_used, clippy::panic, clippy::expect_used)]
 
 mod crl;
+mod https;
 mod pki;
 
 pub use crl::{CrlEntry, IndirectCrl, crl_pem};
+pub use https::FixedHttpsServer;
 pub use pki::{CertOptions, Curve, TEST_TIME, TestCert, TestPki, tn_auth_list_der};
 pub use rcgen;

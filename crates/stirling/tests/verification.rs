@@ -1,0 +1,229 @@
+//! The verification service end to end over a real HTTPS x5u server on loopback: each
+//! outcome of `standards.md` §2.3 with its code and verstat, and the cache at work.
+
+#![allow(clippy::panic, clippy::unwrap_used)] // Test code: a panic is a failed test.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use passport::{
+    Attestation, Claims, Dest, Ppt, Signer, SigningKey, TelephoneNumber, UnixTime, Verstat,
+};
+use pki::TrustAnchors;
+use rustls::RootCertStore;
+use sti::{Clock, DangerousX5uConfig, X5uConfig};
+use stirling::verification::{CallParties, FixedTrust, Verification, Verifier};
+use stirling_test::{FixedHttpsServer, TEST_TIME, TestPki};
+
+#[derive(Debug)]
+struct At(u64);
+
+impl Clock for At {
+    fn now(&self) -> UnixTime {
+        UnixTime::since_unix_epoch(Duration::from_secs(self.0))
+    }
+}
+
+struct Setup {
+    pki: TestPki,
+    server: FixedHttpsServer,
+    verifier: Verifier,
+    signer: Signer,
+}
+
+async fn setup(anchor_pem: Option<String>, now: u64) -> Setup {
+    let pki = TestPki::new();
+    let server = FixedHttpsServer::start(
+        200,
+        "application/pem-certificate-chain",
+        pki.chain_pem().into_bytes(),
+    )
+    .await;
+    let anchors =
+        TrustAnchors::from_pem(anchor_pem.unwrap_or_else(|| pki.root.pem()).as_bytes()).unwrap();
+    let verifier = verifier_for(&server, anchors, now);
+    let key = SigningKey::from_der(&pki.leaf.key().serialize_der()).unwrap();
+    let signer = Signer::new(key, &server.url("/cr/1234.pem")).unwrap();
+    Setup {
+        pki,
+        server,
+        verifier,
+        signer,
+    }
+}
+
+fn verifier_for(server: &FixedHttpsServer, anchors: TrustAnchors, now: u64) -> Verifier {
+    let mut roots = RootCertStore::empty();
+    roots.add(server.tls_root().clone()).unwrap();
+    let config = X5uConfig {
+        roots: Arc::new(roots),
+        danger: DangerousX5uConfig {
+            allowed_hosts: vec!["127.0.0.1".into()],
+            extra_port: Some(server.addr().port()),
+        },
+        ..X5uConfig::default()
+    };
+    Verifier::new(
+        &config,
+        Arc::new(FixedTrust::new(anchors)),
+        Arc::new(At(now)),
+        60,
+    )
+    .unwrap()
+}
+
+fn tn(s: &str) -> TelephoneNumber {
+    TelephoneNumber::canonicalize(s).unwrap()
+}
+
+fn claims(iat: u64) -> Claims {
+    Claims::shaken(
+        Attestation::A,
+        tn("12155550121"),
+        Dest::tns(vec![tn("12155550131")]),
+        iat,
+        "origid-1".into(),
+    )
+}
+
+async fn verify(verifier: &Verifier, fields: &[&str]) -> Verification {
+    let (o, d) = (tn("+1 215 555 0121"), tn("12155550131"));
+    verifier
+        .verify(
+            fields,
+            CallParties {
+                orig: Some(&o),
+                dest: Some(&d),
+            },
+        )
+        .await
+}
+
+fn code(v: &Verification) -> Option<u16> {
+    v.failure.as_ref().map(|f| f.sip_failure().code)
+}
+
+#[tokio::test]
+async fn a_valid_passport_passes_and_the_chain_is_fetched_once() {
+    let s = setup(None, TEST_TIME + 5).await;
+    let identity = s
+        .signer
+        .identity_header(Ppt::Shaken, &claims(TEST_TIME))
+        .unwrap();
+    for _ in 0..3 {
+        let v = verify(&s.verifier, &[&identity]).await;
+        assert_eq!(v.verstat, Verstat::TnValidationPassed, "{:?}", v.failure);
+        assert_eq!(v.signer.as_ref().unwrap().chain().spc().as_str(), "1234");
+        assert_eq!(
+            v.passport.as_ref().unwrap().claims().attest,
+            Some(Attestation::A)
+        );
+    }
+    assert_eq!(s.server.requests(), 1, "warm lookups do not fetch");
+    let _ = &s.pki;
+}
+
+#[tokio::test]
+async fn each_failure_has_its_code_and_verstat() {
+    let s = setup(None, TEST_TIME + 5).await;
+    let good = s
+        .signer
+        .identity_header(Ppt::Shaken, &claims(TEST_TIME))
+        .unwrap();
+
+    // Tampered signature → 438, Failed.
+    let (rest, sig) = good.split_once(';').unwrap();
+    let (hp, s64) = rest.rsplit_once('.').unwrap();
+    let flipped = if s64.starts_with('A') { "B" } else { "A" };
+    let tampered = format!("{hp}.{flipped}{};{sig}", &s64[1..]);
+    let v = verify(&s.verifier, &[&tampered]).await;
+    assert_eq!(
+        (code(&v), v.verstat),
+        (Some(438), Verstat::TnValidationFailed)
+    );
+
+    // Stale → 403, No-TN-Validation.
+    let stale = s
+        .signer
+        .identity_header(Ppt::Shaken, &claims(TEST_TIME - 61))
+        .unwrap();
+    let v = verify(&s.verifier, &[&stale]).await;
+    assert_eq!((code(&v), v.verstat), (Some(403), Verstat::NoTnValidation));
+
+    // No Identity → No-TN-Validation without a failure.
+    let v = verify(&s.verifier, &[]).await;
+    assert_eq!((code(&v), v.verstat), (None, Verstat::NoTnValidation));
+
+    // Garbage → 438.
+    let v = verify(&s.verifier, &["not a jws;info=<https://127.0.0.1/x>"]).await;
+    assert_eq!(code(&v), Some(438));
+}
+
+#[tokio::test]
+async fn an_unknown_ca_is_437_and_an_unreachable_x5u_436() {
+    let other_root = TestPki::new().root.pem();
+    let s = setup(Some(other_root), TEST_TIME + 5).await;
+    let identity = s
+        .signer
+        .identity_header(Ppt::Shaken, &claims(TEST_TIME))
+        .unwrap();
+    let v = verify(&s.verifier, &[&identity]).await;
+    assert_eq!(
+        (code(&v), v.verstat),
+        (Some(437), Verstat::TnValidationFailed)
+    );
+
+    // Nothing listens on the x5u's port: 436.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = closed.local_addr().unwrap().port();
+    drop(closed);
+    let key = SigningKey::from_der(&s.pki.leaf.key().serialize_der()).unwrap();
+    let signer = Signer::new(key, &format!("https://127.0.0.1:{port}/cr.pem")).unwrap();
+    let identity = signer
+        .identity_header(Ppt::Shaken, &claims(TEST_TIME))
+        .unwrap();
+    let v = verify(&s.verifier, &[&identity]).await;
+    assert_eq!((code(&v), v.verstat), (Some(436), Verstat::NoTnValidation));
+}
+
+#[tokio::test]
+async fn several_headers_pass_when_one_shaken_passes_else_the_most_specific_fails() {
+    let s = setup(None, TEST_TIME + 5).await;
+    let good = s
+        .signer
+        .identity_header(Ppt::Shaken, &claims(TEST_TIME))
+        .unwrap();
+    let stale = s
+        .signer
+        .identity_header(Ppt::Shaken, &claims(TEST_TIME - 100))
+        .unwrap();
+    let garbage = "x.y.z;info=<https://127.0.0.1/a>";
+    let v = verify(&s.verifier, &[garbage, &good]).await;
+    assert_eq!(v.verstat, Verstat::TnValidationPassed);
+    // Garbage stops at parsing, the stale one got past the signature: 403 is reported.
+    let v = verify(&s.verifier, &[&stale, garbage]).await;
+    assert_eq!(code(&v), Some(403));
+    let v = verify(&s.verifier, &[garbage, &stale]).await;
+    assert_eq!(code(&v), Some(403));
+}
+
+#[tokio::test]
+async fn the_numbers_must_match() {
+    let s = setup(None, TEST_TIME + 5).await;
+    let identity = s
+        .signer
+        .identity_header(Ppt::Shaken, &claims(TEST_TIME))
+        .unwrap();
+    let other = tn("12155550199");
+    let v = s
+        .verifier
+        .verify(
+            &[&identity],
+            CallParties {
+                orig: Some(&other),
+                dest: None,
+            },
+        )
+        .await;
+    assert_eq!(code(&v), Some(438));
+}
