@@ -261,9 +261,9 @@ pub struct EntryForm {
     pub environment: String,
 }
 
-/// A checked certificate entry, ready to store.
-#[derive(Debug)]
-pub struct ValidEntry {
+/// The non-secret fields of a checked certificate entry.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EntryFields {
     /// Display name.
     pub name: EntryName,
     /// The SPID the certificate will carry.
@@ -272,10 +272,17 @@ pub struct ValidEntry {
     pub sti_pa_account_id: Spc,
     /// The STI-PA User ID.
     pub sti_pa_user_id: StiPaUserId,
-    /// The STI-PA Password.
-    pub sti_pa_password: StiPaPassword,
     /// The ecosystem.
     pub environment: Environment,
+}
+
+/// A checked certificate entry, ready to store.
+#[derive(Debug)]
+pub struct ValidEntry {
+    /// Everything but the password.
+    pub fields: EntryFields,
+    /// The STI-PA Password.
+    pub sti_pa_password: StiPaPassword,
 }
 
 impl EntryForm {
@@ -296,12 +303,14 @@ impl EntryForm {
                 Ok(sti_pa_password),
                 Ok(environment),
             ) => Ok(ValidEntry {
-                name,
-                spid,
-                sti_pa_account_id,
-                sti_pa_user_id,
+                fields: EntryFields {
+                    name,
+                    spid,
+                    sti_pa_account_id,
+                    sti_pa_user_id,
+                    environment,
+                },
                 sti_pa_password,
-                environment,
             }),
             (name, spid, account, user, password, environment) => Err([
                 name.err(),
@@ -492,8 +501,8 @@ mod tests {
         }
         .validate()
         .unwrap();
-        assert_eq!(entry.spid.as_str(), "709J");
-        assert_eq!(entry.environment, Environment::Staging);
+        assert_eq!(entry.fields.spid.as_str(), "709J");
+        assert_eq!(entry.fields.environment, Environment::Staging);
         assert_eq!(entry.sti_pa_password.secret().secret_str(), "s3cret!");
     }
 }
