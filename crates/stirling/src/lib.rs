@@ -5,6 +5,9 @@
 //! the certificate lifecycle as they land.
 
 pub mod cli;
+pub mod config;
 pub mod entry;
+pub mod http;
 pub mod secrets;
+pub mod serve;
 pub mod store;

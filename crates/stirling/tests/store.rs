@@ -205,6 +205,14 @@ async fn migrations_are_idempotent_and_create_every_table(ctx: Ctx) {
     ctx.store.ping().await.unwrap();
     assert_eq!(ctx.store.backend(), ctx.backend);
     let mut raw = ctx.raw().await;
+    if ctx.backend == Backend::Sqlite {
+        let mode: String = sqlx::query("PRAGMA journal_mode")
+            .fetch_one(&mut raw)
+            .await
+            .unwrap()
+            .get(0);
+        assert_eq!(mode, "wal");
+    }
     for select in [
         "SELECT id, name, company, technical_contact_name, technical_contact_phone, \
          system_email, created_at, updated_at FROM tenants",

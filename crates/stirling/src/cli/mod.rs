@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod passport;
+mod serve;
 
 /// Exit code for a usage error (bad flags, unreadable files).
 const EXIT_USAGE: u8 = 2;
@@ -22,6 +23,8 @@ enum Command {
     /// Sign, verify and decode PASSporTs and SIP Identity header values.
     #[command(subcommand)]
     Passport(passport::PassportCommand),
+    /// Run the service: HTTP (`/healthz`), the store and, as they land, SIP and the lifecycle.
+    Serve(serve::ServeArgs),
 }
 
 /// Runs the command line and returns the process exit code.
@@ -40,6 +43,7 @@ pub fn run() -> ExitCode {
     };
     let result = match cli.command {
         Command::Passport(cmd) => passport::run(cmd),
+        Command::Serve(args) => serve::run(args),
     };
     match result {
         Ok(code) => code,

@@ -1,0 +1,214 @@
+#![allow(clippy::panic, clippy::unwrap_used)]
+//! The service: the router in-process with `oneshot`, and `stirling serve` as a real process
+//! on an ephemeral loopback port, stopped with SIGTERM.
+
+use std::io::{BufRead as _, BufReader, Read as _, Write as _};
+use std::net::{SocketAddr, TcpStream};
+use std::os::unix::fs::PermissionsExt as _;
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::sync::mpsc;
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use stirling::http::{AppState, router};
+use stirling::secrets::MasterKey;
+use stirling::store::Store;
+use tower::ServiceExt as _;
+
+/// A guard against a hung child, not a measurement: no assertion depends on it.
+const PATIENCE: Duration = Duration::from_secs(60);
+
+async fn sqlite_state(dir: &tempfile::TempDir) -> AppState {
+    let url = format!("sqlite://{}?mode=rwc", dir.path().join("s.db").display());
+    let key = Arc::new(MasterKey::from_bytes(&[1u8; 32]).unwrap());
+    let store = Store::connect(&url, 2, key).await.unwrap();
+    store.migrate().await.unwrap();
+    AppState { store }
+}
+
+async fn get(app: axum::Router, uri: &str) -> (StatusCode, serde_json::Value) {
+    let response = app
+        .oneshot(Request::get(uri).body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    let status = response.status();
+    let bytes = axum::body::to_bytes(response.into_body(), 1 << 16)
+        .await
+        .unwrap();
+    let json = if bytes.is_empty() {
+        serde_json::Value::Null
+    } else {
+        serde_json::from_slice(&bytes).unwrap()
+    };
+    (status, json)
+}
+
+#[tokio::test]
+async fn healthz_reports_the_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = sqlite_state(&dir).await;
+    let (status, body) = get(router(state.clone()), "/healthz").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        body,
+        serde_json::json!({"status": "ok", "store": {"status": "ok", "backend": "sqlite"}})
+    );
+
+    // With the store gone, the service says so instead of claiming health.
+    state.store.close().await;
+    let (status, body) = get(router(state), "/healthz").await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(
+        body,
+        serde_json::json!({
+            "status": "unavailable",
+            "store": {"status": "unavailable", "backend": "sqlite"}
+        })
+    );
+}
+
+#[tokio::test]
+async fn unknown_routes_are_404() {
+    let dir = tempfile::tempdir().unwrap();
+    let (status, _) = get(router(sqlite_state(&dir).await), "/nope").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+/// A plain HTTP/1.1 GET over loopback, returning the status line and the body.
+fn http_get(addr: SocketAddr, path: &str) -> (String, String) {
+    let mut stream = TcpStream::connect(addr).unwrap();
+    stream.set_read_timeout(Some(PATIENCE)).unwrap();
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    let (head, body) = response.split_once("\r\n\r\n").unwrap();
+    (head.lines().next().unwrap().to_owned(), body.to_owned())
+}
+
+fn stirling() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_stirling"));
+    // Only the configuration each test gives: drop any STIRLING_* from the outer environment.
+    for (name, _) in std::env::vars_os() {
+        if name.to_string_lossy().starts_with("STIRLING_") {
+            cmd.env_remove(name);
+        }
+    }
+    cmd
+}
+
+#[test]
+fn serve_runs_as_a_process_and_stops_cleanly_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let key_file = dir.path().join("master.key");
+    let config = dir.path().join("stirling.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[http]\nlisten = \"127.0.0.1:0\"\n[store]\nurl = \"sqlite://{}?mode=rwc\"\n\
+             [secrets]\nmaster_key_file = \"{}\"\n",
+            dir.path().join("stirling.db").display(),
+            key_file.display()
+        ),
+    )
+    .unwrap();
+    let mut child = stirling()
+        .args(["serve", "--sandbox", "--config"])
+        .arg(&config)
+        .env("STIRLING_LOG__FILTER", "info")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+
+    // Read the log on a thread; the address comes from the "listening" line.
+    let stderr = child.stderr.take().unwrap();
+    let (lines_tx, lines) = mpsc::channel::<String>();
+    let reader = std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines() {
+            let Ok(line) = line else { break };
+            if lines_tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut log = Vec::new();
+    let addr: SocketAddr = loop {
+        let line = lines
+            .recv_timeout(PATIENCE)
+            .unwrap_or_else(|e| panic!("no listening line ({e}); log so far: {log:#?}"));
+        log.push(line.clone());
+        if line.contains("listening") {
+            let addr = line
+                .split("addr=")
+                .nth(1)
+                .unwrap()
+                .split_whitespace()
+                .next()
+                .unwrap();
+            break addr.parse().unwrap();
+        }
+    };
+    assert!(addr.ip().is_loopback());
+    assert_ne!(addr.port(), 0);
+
+    let (status, body) = http_get(addr, "/healthz");
+    assert_eq!(status, "HTTP/1.1 200 OK");
+    let body: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(body["store"]["status"], "ok");
+
+    // --sandbox generated the master key, readable by the owner only.
+    let mode = std::fs::metadata(&key_file).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600);
+
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let status = child.wait().unwrap();
+    reader.join().unwrap();
+    log.extend(lines.try_iter());
+    assert!(status.success(), "exit {status:?}; log: {log:#?}");
+    let log = log.join("\n");
+    assert!(log.contains("SANDBOX MODE"), "{log}");
+    assert!(log.contains("SIGTERM"), "{log}");
+    assert!(log.contains("stopped"), "{log}");
+    // The effective configuration is logged, and the key is not in it.
+    let key_text = std::fs::read_to_string(&key_file).unwrap();
+    assert!(log.contains("\"listen\":\"127.0.0.1:0\""), "{log}");
+    assert!(!log.contains(key_text.trim()), "{log}");
+}
+
+#[test]
+fn serve_refuses_a_bad_configuration() {
+    let output = stirling()
+        .args(["serve"])
+        .env("STIRLING_STORE__URL", "mysql://127.0.0.1/x")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("store.url"), "{stderr}");
+}
+
+#[test]
+fn serve_without_a_master_key_outside_the_sandbox_fails() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = stirling()
+        .args(["serve"])
+        .current_dir(dir.path())
+        .env("STIRLING_HTTP__LISTEN", "127.0.0.1:0")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("master.key does not exist"), "{stderr}");
+    assert!(!dir.path().join("master.key").exists());
+}
