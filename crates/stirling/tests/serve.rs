@@ -70,6 +70,18 @@ async fn healthz_reports_the_store() {
 }
 
 #[tokio::test]
+async fn healthz_names_the_postgres_backend() {
+    // Loopback PostgreSQL, started by scripts/test; /healthz needs no schema.
+    let key = Arc::new(MasterKey::from_bytes(&[1u8; 32]).unwrap());
+    let store = Store::connect("postgres://root@127.0.0.1:5432/test", 1, key)
+        .await
+        .unwrap();
+    let (status, body) = get(router(AppState { store }), "/healthz").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["store"]["backend"], "postgres");
+}
+
+#[tokio::test]
 async fn unknown_routes_are_404() {
     let dir = tempfile::tempdir().unwrap();
     let (status, _) = get(router(sqlite_state(&dir).await), "/nope").await;
@@ -102,63 +114,91 @@ fn stirling() -> Command {
     cmd
 }
 
+/// A `stirling serve` child process and its log, read line by line on a thread.
+struct Running {
+    child: std::process::Child,
+    addr: SocketAddr,
+    log: Vec<String>,
+    lines: mpsc::Receiver<String>,
+    reader: std::thread::JoinHandle<()>,
+}
+
+impl Running {
+    /// Starts `stirling serve --sandbox` with `toml` and waits for its "listening" line.
+    fn start(dir: &tempfile::TempDir, toml: &str) -> Self {
+        let config = dir.path().join("stirling.toml");
+        std::fs::write(&config, toml).unwrap();
+        let mut child = stirling()
+            .args(["serve", "--sandbox", "--config"])
+            .arg(&config)
+            .env("STIRLING_LOG__FILTER", "info")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stderr = child.stderr.take().unwrap();
+        let (lines_tx, lines) = mpsc::channel::<String>();
+        let reader = std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines() {
+                let Ok(line) = line else { break };
+                if lines_tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut log = Vec::new();
+        let addr: SocketAddr = loop {
+            let line = lines
+                .recv_timeout(PATIENCE)
+                .unwrap_or_else(|e| panic!("no listening line ({e}); log so far: {log:#?}"));
+            log.push(line.clone());
+            if line.contains("listening") {
+                let addr = line.split("addr=").nth(1).unwrap();
+                break addr.split_whitespace().next().unwrap().parse().unwrap();
+            }
+        };
+        Self {
+            child,
+            addr,
+            log,
+            lines,
+            reader,
+        }
+    }
+
+    /// Sends SIGTERM, waits for the exit, and returns its status with the whole log.
+    fn terminate(mut self) -> (std::process::ExitStatus, String) {
+        let killed = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(killed.success());
+        let status = self.child.wait().unwrap();
+        self.reader.join().unwrap();
+        self.log.extend(self.lines.try_iter());
+        (status, self.log.join("\n"))
+    }
+}
+
+fn toml_in(dir: &tempfile::TempDir, extra_http: &str) -> String {
+    format!(
+        "[http]\nlisten = \"127.0.0.1:0\"\n{extra_http}\n[store]\nurl = \"sqlite://{}?mode=rwc\"\n\
+         [secrets]\nmaster_key_file = \"{}\"\n",
+        dir.path().join("stirling.db").display(),
+        dir.path().join("master.key").display()
+    )
+}
+
 #[test]
 fn serve_runs_as_a_process_and_stops_cleanly_on_sigterm() {
     let dir = tempfile::tempdir().unwrap();
     let key_file = dir.path().join("master.key");
-    let config = dir.path().join("stirling.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[http]\nlisten = \"127.0.0.1:0\"\n[store]\nurl = \"sqlite://{}?mode=rwc\"\n\
-             [secrets]\nmaster_key_file = \"{}\"\n",
-            dir.path().join("stirling.db").display(),
-            key_file.display()
-        ),
-    )
-    .unwrap();
-    let mut child = stirling()
-        .args(["serve", "--sandbox", "--config"])
-        .arg(&config)
-        .env("STIRLING_LOG__FILTER", "info")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let running = Running::start(&dir, &toml_in(&dir, ""));
+    assert!(running.addr.ip().is_loopback());
+    assert_ne!(running.addr.port(), 0);
 
-    // Read the log on a thread; the address comes from the "listening" line.
-    let stderr = child.stderr.take().unwrap();
-    let (lines_tx, lines) = mpsc::channel::<String>();
-    let reader = std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines() {
-            let Ok(line) = line else { break };
-            if lines_tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    let mut log = Vec::new();
-    let addr: SocketAddr = loop {
-        let line = lines
-            .recv_timeout(PATIENCE)
-            .unwrap_or_else(|e| panic!("no listening line ({e}); log so far: {log:#?}"));
-        log.push(line.clone());
-        if line.contains("listening") {
-            let addr = line
-                .split("addr=")
-                .nth(1)
-                .unwrap()
-                .split_whitespace()
-                .next()
-                .unwrap();
-            break addr.parse().unwrap();
-        }
-    };
-    assert!(addr.ip().is_loopback());
-    assert_ne!(addr.port(), 0);
-
-    let (status, body) = http_get(addr, "/healthz");
+    let (status, body) = http_get(running.addr, "/healthz");
     assert_eq!(status, "HTTP/1.1 200 OK");
     let body: serde_json::Value = serde_json::from_str(&body).unwrap();
     assert_eq!(body["store"]["status"], "ok");
@@ -167,23 +207,36 @@ fn serve_runs_as_a_process_and_stops_cleanly_on_sigterm() {
     let mode = std::fs::metadata(&key_file).unwrap().permissions().mode();
     assert_eq!(mode & 0o777, 0o600);
 
-    let killed = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(killed.success());
-    let status = child.wait().unwrap();
-    reader.join().unwrap();
-    log.extend(lines.try_iter());
-    assert!(status.success(), "exit {status:?}; log: {log:#?}");
-    let log = log.join("\n");
+    let (status, log) = running.terminate();
+    assert!(status.success(), "exit {status:?}; log: {log}");
     assert!(log.contains("SANDBOX MODE"), "{log}");
     assert!(log.contains("SIGTERM"), "{log}");
     assert!(log.contains("stopped"), "{log}");
+    assert!(!log.contains("deadline"), "{log}");
     // The effective configuration is logged, and the key is not in it.
     let key_text = std::fs::read_to_string(&key_file).unwrap();
     assert!(log.contains("\"listen\":\"127.0.0.1:0\""), "{log}");
     assert!(!log.contains(key_text.trim()), "{log}");
+}
+
+#[test]
+fn shutdown_drops_a_stuck_connection_at_the_deadline() {
+    let dir = tempfile::tempdir().unwrap();
+    let running = Running::start(&dir, &toml_in(&dir, "shutdown_timeout_secs = 1"));
+    // A request whose head never completes keeps its connection busy.
+    let mut stuck = TcpStream::connect(running.addr).unwrap();
+    stuck
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+        .unwrap();
+    // Make sure the server has taken the connection before the signal.
+    let (status, _) = http_get(running.addr, "/healthz");
+    assert_eq!(status, "HTTP/1.1 200 OK");
+
+    let (status, log) = running.terminate();
+    assert!(status.success(), "exit {status:?}; log: {log}");
+    assert!(log.contains("shutdown deadline"), "{log}");
+    assert!(log.contains("stopped"), "{log}");
+    drop(stuck);
 }
 
 #[test]
