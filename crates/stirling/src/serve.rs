@@ -90,12 +90,15 @@ async fn load_master_key(config: &Config) -> anyhow::Result<MasterKey> {
     }
     let path = config.secrets.master_key_file.clone();
     let generate = config.secrets.generate_master_key;
-    let existed = path.exists();
     let shown = path.display().to_string();
-    let key = tokio::task::spawn_blocking(move || MasterKey::load_or_generate(&path, generate))
-        .await
-        .context("master key task")?
-        .context("loading the master key")?;
+    // File I/O off the runtime's worker threads.
+    let (key, existed) = tokio::task::spawn_blocking(move || {
+        let existed = path.exists();
+        MasterKey::load_or_generate(&path, generate).map(|key| (key, existed))
+    })
+    .await
+    .context("master key task")?
+    .context("loading the master key")?;
     if existed {
         tracing::info!(file = %shown, "master key loaded");
     } else {
