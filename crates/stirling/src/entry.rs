@@ -505,4 +505,23 @@ mod tests {
         assert_eq!(entry.fields.environment, Environment::Staging);
         assert_eq!(entry.sti_pa_password.secret().secret_str(), "s3cret!");
     }
+
+    proptest::proptest! {
+        #[test]
+        fn password_accepted_iff_printable_ascii_and_short(input in "\\PC{0,200}|[ -~]{0,200}") {
+            let chars = input.chars().count();
+            let expected = (1..=STI_PA_PASSWORD_MAX_CHARS).contains(&chars)
+                && input.chars().all(|c| (' '..='~').contains(&c));
+            proptest::prop_assert_eq!(StiPaPassword::parse(secret(&input)).is_ok(), expected);
+        }
+
+        #[test]
+        fn accepted_ocn_is_four_upper_alphanumerics(input in "[0-9a-zA-Z-]{0,6}") {
+            if let Ok(spc) = parse_ocn("spid", &input) {
+                proptest::prop_assert_eq!(spc.as_str().len(), OCN_LEN);
+                proptest::prop_assert!(spc.as_str().bytes().all(|b| b.is_ascii_digit() || b.is_ascii_uppercase()));
+                proptest::prop_assert_eq!(spc.as_str(), input.to_ascii_uppercase());
+            }
+        }
+    }
 }

@@ -457,4 +457,18 @@ mod tests {
         );
         assert!(!format!("{:?}", key()).contains('7'));
     }
+
+    proptest::proptest! {
+        #[test]
+        fn round_trip_any_bytes_any_row(plain in proptest::collection::vec(proptest::num::u8::ANY, 0..512), row in "[a-z0-9-]{1,40}") {
+            let key = key();
+            let ctx = SealContext { row_id: &row, ..CTX };
+            let sealed = key.seal(&plain, &ctx).unwrap();
+            let opened = key.open(&sealed, &ctx).unwrap();
+            proptest::prop_assert_eq!(opened.secret_bytes(), &plain[..]);
+            let other = format!("{row}x");
+            let moved = key.open(&sealed, &SealContext { row_id: &other, ..CTX });
+            proptest::prop_assert!(moved.is_err());
+        }
+    }
 }
