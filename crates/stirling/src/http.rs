@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use axum::extract::{MatchedPath, Request, State};
+use axum::extract::{FromRequest, MatchedPath, Request, State};
 use axum::http::StatusCode;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -73,10 +73,46 @@ async fn healthz(State(state): State<AppState>) -> Response {
     (status, Json(body)).into_response()
 }
 
+/// `axum::Json` whose rejection is an [`AppError`], so a bad body gets our error format.
+#[derive(Debug)]
+pub struct AppJson<T>(pub T);
+
+impl<S, T> FromRequest<S> for AppJson<T>
+where
+    T: serde::de::DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = AppError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, AppError> {
+        match Json::<T>::from_request(request, state).await {
+            Ok(Json(value)) => Ok(Self(value)),
+            Err(rejection) => Err(AppError::BadBody {
+                status: rejection.status(),
+                message: rejection.body_text(),
+            }),
+        }
+    }
+}
+
+impl<T: serde::Serialize> IntoResponse for AppJson<T> {
+    fn into_response(self) -> Response {
+        Json(self.0).into_response()
+    }
+}
+
 /// What a handler failed with. The body says what the caller can act on; internal details go
 /// to the log only (see [`log_errors`]).
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
+    /// The body is not JSON of the expected shape (400, 413, 415 or 422 as axum decided).
+    #[error("bad request body: {message}")]
+    BadBody {
+        /// The status axum's JSON extractor chose.
+        status: StatusCode,
+        /// What was wrong, for the caller.
+        message: String,
+    },
     /// Form or body fields broke their rules: 422 with each field and rule.
     #[error("invalid fields")]
     Invalid(Vec<FieldError>),
@@ -92,6 +128,9 @@ struct InternalDetail(String);
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         let (status, body) = match &self {
+            Self::BadBody { status, message } => {
+                (*status, json!({ "error": "bad_body", "message": message }))
+            }
             Self::Invalid(fields) => (
                 StatusCode::UNPROCESSABLE_ENTITY,
                 json!({ "error": "invalid", "fields": fields }),
@@ -185,5 +224,60 @@ mod tests {
             );
             assert_eq!(body_json(response).await, body);
         }
+    }
+
+    /// A handler in the shape the API will use: typed body, validation, typed errors.
+    async fn validate_entry(
+        AppJson(form): AppJson<crate::entry::EntryForm>,
+    ) -> Result<AppJson<serde_json::Value>, AppError> {
+        let entry = form.validate().map_err(AppError::Invalid)?;
+        Ok(AppJson(json!({ "spid": entry.fields.spid.as_str() })))
+    }
+
+    async fn post(body: &'static str, content_type: &str) -> (StatusCode, serde_json::Value) {
+        use tower::ServiceExt as _;
+        let app = Router::new().route("/entry", axum::routing::post(validate_entry));
+        let request = Request::post("/entry")
+            .header("content-type", content_type)
+            .body(axum::body::Body::from(body))
+            .unwrap();
+        let response = app.oneshot(request).await.unwrap();
+        (response.status(), body_json(response).await)
+    }
+
+    #[tokio::test]
+    async fn json_bodies_are_checked_into_our_error_format() {
+        let good = r#"{"name":"Main","spid":"709j","sti_pa_account_id":"709J",
+            "sti_pa_user_id":"ops","sti_pa_password":"pw","environment":"sandbox"}"#;
+        assert_eq!(
+            post(good, "application/json").await,
+            (StatusCode::OK, json!({"spid": "709J"}))
+        );
+
+        let (status, body) = post("{not json", "application/json").await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert_eq!(body["error"], "bad_body");
+
+        let (status, body) = post(good, "text/plain").await;
+        assert_eq!(status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+        assert_eq!(body["error"], "bad_body");
+
+        let missing = r#"{"name":"Main"}"#;
+        let (status, body) = post(missing, "application/json").await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(body["error"], "bad_body");
+
+        let bad = r#"{"name":"","spid":"709j","sti_pa_account_id":"709J",
+            "sti_pa_user_id":"ops","sti_pa_password":"p\tw","environment":"sandbox"}"#;
+        let (status, body) = post(bad, "application/json").await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(
+            body,
+            json!({"error": "invalid", "fields": [
+                {"field": "name", "message": "must not be empty"},
+                {"field": "sti_pa_password", "message":
+                    "must not contain control character U+0009: only printable ASCII (space to ~) is accepted"},
+            ]})
+        );
     }
 }

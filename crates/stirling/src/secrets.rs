@@ -122,15 +122,21 @@ impl MasterKey {
             aws_lc_rs::rand::fill(&mut bytes[..]).map_err(|_| SecretsError::Crypto)?;
             let mut text = Zeroizing::new(BASE64.encode(&bytes[..]));
             text.push('\n');
-            // create_new: never overwrite a key another process wrote in the meantime.
-            let mut file = std::fs::OpenOptions::new()
+            // create_new: never overwrite a key another process wrote in the meantime; if one
+            // did, read theirs below.
+            match std::fs::OpenOptions::new()
                 .write(true)
                 .create_new(true)
                 .mode(0o600)
                 .open(path)
-                .map_err(io)?;
-            file.write_all(text.as_bytes()).map_err(io)?;
-            file.sync_all().map_err(io)?;
+            {
+                Ok(mut file) => {
+                    file.write_all(text.as_bytes()).map_err(io)?;
+                    file.sync_all().map_err(io)?;
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+                Err(e) => return Err(io(e)),
+            }
         }
         let mode = std::fs::metadata(path).map_err(io)?.permissions().mode();
         if mode & 0o077 != 0 {
@@ -235,7 +241,6 @@ impl SealContext<'_> {
 
 /// A secret text (STI-PA password, master key in config). No `Clone`; `Debug` prints a
 /// placeholder; the memory is wiped on drop; read it with [`SecretString::secret_str`].
-#[derive(PartialEq, Eq)]
 pub struct SecretString(Zeroizing<String>);
 
 impl SecretString {
