@@ -29,10 +29,11 @@ pub struct CertificateEntry {
     pub updated_at: UnixTime,
 }
 
+/// The columns a [`CertificateEntry`] is read from (never the sealed password).
 macro_rules! entry_columns {
     () => {
         "id, tenant_id, name, spid, sti_pa_account_id, sti_pa_user_id, \
-                       environment, created_at, updated_at"
+         environment, created_at, updated_at"
     };
 }
 const ENTRY: &str = "certificate entry";

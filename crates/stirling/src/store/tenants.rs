@@ -44,10 +44,11 @@ pub struct NewTenant {
     pub system_email: String,
 }
 
+/// The columns a [`Tenant`] is read from; a macro so `concat!` keeps queries `&'static str`.
 macro_rules! tenant_columns {
     () => {
         "id, name, company, technical_contact_name, technical_contact_phone, \
-                       system_email, created_at, updated_at"
+         system_email, created_at, updated_at"
     };
 }
 const TENANT: &str = "tenant";

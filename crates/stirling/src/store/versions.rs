@@ -103,10 +103,11 @@ pub struct CertificateVersion {
     pub created_at: UnixTime,
 }
 
+/// The columns a [`CertificateVersion`] is read from (never the sealed key); `v` is the table.
 macro_rules! version_columns {
     () => {
         "v.id, v.certificate_id, v.chain_pem, v.serial, v.fingerprint, \
-                       v.not_before, v.not_after, v.repository_path, v.state, v.created_at"
+         v.not_before, v.not_after, v.repository_path, v.state, v.created_at"
     };
 }
 const VERSION: &str = "certificate version";
