@@ -126,12 +126,18 @@ struct Running {
 impl Running {
     /// Starts `stirling serve --sandbox` with `toml` and waits for its "listening" line.
     fn start(dir: &tempfile::TempDir, toml: &str) -> Self {
+        Self::start_with_env(dir, toml, &[])
+    }
+
+    /// Like [`Running::start`], with extra environment variables.
+    fn start_with_env(dir: &tempfile::TempDir, toml: &str, env: &[(&str, &str)]) -> Self {
         let config = dir.path().join("stirling.toml");
         std::fs::write(&config, toml).unwrap();
         let mut child = stirling()
             .args(["serve", "--sandbox", "--config"])
             .arg(&config)
             .env("STIRLING_LOG__FILTER", "info")
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
@@ -237,6 +243,33 @@ fn shutdown_drops_a_stuck_connection_at_the_deadline() {
     assert!(log.contains("shutdown deadline"), "{log}");
     assert!(log.contains("stopped"), "{log}");
     drop(stuck);
+}
+
+#[test]
+fn serve_migrates_and_serves_on_postgres() {
+    // A fresh schema on loopback PostgreSQL (scripts/test starts it), dropped afterwards.
+    let admin = |sql: &str| {
+        let status = Command::new("psql")
+            .args(["-h", "127.0.0.1", "-U", "root", "-d", "test", "-Atqc", sql])
+            .env("PGOPTIONS", "-c client_min_messages=warning")
+            .status()
+            .unwrap();
+        assert!(status.success(), "psql {sql}");
+    };
+    let schema = format!("t_{}", uuid::Uuid::new_v4().simple());
+    admin(&format!("CREATE SCHEMA {schema}"));
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("postgres://root@127.0.0.1:5432/test?options[search_path]={schema}");
+    let running =
+        Running::start_with_env(&dir, &toml_in(&dir, ""), &[("STIRLING_STORE__URL", &url)]);
+    let (status, body) = http_get(running.addr, "/healthz");
+    let (exit, log) = running.terminate();
+    admin(&format!("DROP SCHEMA {schema} CASCADE"));
+    assert_eq!(status, "HTTP/1.1 200 OK", "{log}");
+    let body: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(body["store"]["backend"], "postgres");
+    assert!(exit.success(), "exit {exit:?}; log: {log}");
+    assert!(log.contains("backend=Postgres"), "{log}");
 }
 
 #[test]
