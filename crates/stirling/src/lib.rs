@@ -1,7 +1,14 @@
 //! Stirling: STIR/SHAKEN signing, verification and certificate lifecycle as one service.
 //!
 //! This crate wires the I/O-free protocol crates (`passport`, `pki`) to the outside world:
-//! the command line today; the store, SIP, HTTP and the certificate lifecycle as they land.
+//! the command line, configuration, the store, secrets at rest and the HTTP service; SIP and
+//! the certificate lifecycle as they land.
 
 pub mod cli;
+pub mod config;
+pub mod entry;
+pub mod http;
+pub mod secrets;
+pub mod serve;
+pub mod store;
 pub mod verification;

@@ -1,0 +1,257 @@
+//! The store: tenants, certificate entries, their versions and events, over one `AnyPool`.
+//!
+//! One code path and one migration set serve SQLite (the embedded default) and PostgreSQL (for
+//! several nodes). sqlx's `query!` macros cannot check queries against the Any driver, so every
+//! query here is a runtime query and the integration tests (`tests/store.rs`) run the whole
+//! suite on both backends. The Any driver carries only basic types: ids are TEXT, times are
+//! BIGINT unix seconds, booleans are INTEGER 0/1.
+//!
+//! Every function on tenant data takes the tenant id and filters by it, so a caller holding one
+//! tenant's id cannot reach another tenant's rows by guessing row ids.
+
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use passport::UnixTime;
+use sqlx::any::{AnyPoolOptions, AnyRow};
+use sqlx::error::ErrorKind;
+use sqlx::{AnyPool, Row as _};
+
+use crate::secrets::{MasterKey, SecretsError};
+
+mod certificates;
+mod events;
+mod tenants;
+mod versions;
+
+pub use certificates::CertificateEntry;
+pub use events::{CertificateEvent, EventOutcome, NewEvent};
+pub use tenants::{NewTenant, Tenant};
+pub use versions::{CertificateVersion, NewVersion, VersionState};
+
+/// Migrations embedded in the binary, run by [`Store::migrate`] at start-up.
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+/// How long a caller waits for a pooled connection before the store reports an error.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Why a store operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A uniqueness, foreign-key or check constraint refused the write.
+    #[error("conflict: {what}")]
+    Conflict {
+        /// What clashed, e.g. `a certificate entry with this SPID already exists`.
+        what: &'static str,
+    },
+    /// The row does not exist, or belongs to another tenant.
+    #[error("not found: {what}")]
+    NotFound {
+        /// What was looked for, e.g. `certificate entry`.
+        what: &'static str,
+    },
+    /// A stored value does not parse as its type: the row was changed outside Stirling.
+    #[error("stored {column} is invalid")]
+    Corrupt {
+        /// The column.
+        column: &'static str,
+    },
+    /// A time does not fit the store's signed 64-bit seconds.
+    #[error("time out of range")]
+    TimeOutOfRange,
+    /// The URL names a database other than SQLite or PostgreSQL.
+    #[error("unsupported store url scheme (expected sqlite: or postgres:)")]
+    UnsupportedUrl,
+    /// Sealing or opening a secret failed.
+    #[error(transparent)]
+    Secret(#[from] SecretsError),
+    /// Running the embedded migrations failed.
+    #[error("migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    /// The database failed or could not be reached.
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+}
+
+/// Which database a store talks to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Backend {
+    /// PostgreSQL, for several nodes.
+    Postgres,
+    /// SQLite, the embedded default.
+    Sqlite,
+}
+
+impl Backend {
+    /// The backend a connection URL names, from its scheme.
+    pub fn from_url(url: &str) -> Result<Self, StoreError> {
+        if url.starts_with("sqlite:") {
+            Ok(Self::Sqlite)
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            Ok(Self::Postgres)
+        } else {
+            Err(StoreError::UnsupportedUrl)
+        }
+    }
+}
+
+/// A handle on the store: cheap to clone (the pool and the key are shared).
+#[derive(Clone, Debug)]
+pub struct Store {
+    pool: AnyPool,
+    backend: Backend,
+    key: Arc<MasterKey>,
+}
+
+impl Store {
+    /// Opens a pool on `url` (`sqlite://…` or `postgres://…`). SQLite is switched to WAL
+    /// journaling. Does not migrate: call [`Store::migrate`].
+    pub async fn connect(
+        url: &str,
+        max_connections: u32,
+        key: Arc<MasterKey>,
+    ) -> Result<Self, StoreError> {
+        let backend = Backend::from_url(url)?;
+        sqlx::any::install_default_drivers();
+        let pool = AnyPoolOptions::new()
+            .max_connections(max_connections)
+            .acquire_timeout(ACQUIRE_TIMEOUT)
+            .connect(url)
+            .await?;
+        if backend == Backend::Sqlite {
+            // The journal mode is stored in the database file, so setting it once suffices.
+            sqlx::query("PRAGMA journal_mode = WAL")
+                .fetch_optional(&pool)
+                .await?;
+        }
+        Ok(Self { pool, backend, key })
+    }
+
+    /// Applies the embedded migrations that have not run yet.
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        MIGRATOR.run(&self.pool).await?;
+        Ok(())
+    }
+
+    /// Checks the store answers a trivial query.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    /// Which database this is.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Closes the pool, waiting for connections in use to come back.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+/// Maps constraint violations of a write to [`StoreError::Conflict`], everything else to
+/// [`StoreError::Database`]. The one place that decides what a conflict is (realworld's
+/// `on_constraint`); the HTTP layer turns `Conflict` into 409.
+trait OnConstraint<T> {
+    fn on_constraint(self, what: &'static str) -> Result<T, StoreError>;
+}
+
+impl<T> OnConstraint<T> for Result<T, sqlx::Error> {
+    fn on_constraint(self, what: &'static str) -> Result<T, StoreError> {
+        self.map_err(|e| match &e {
+            sqlx::Error::Database(db)
+                if matches!(
+                    db.kind(),
+                    ErrorKind::UniqueViolation
+                        | ErrorKind::ForeignKeyViolation
+                        | ErrorKind::CheckViolation
+                        | ErrorKind::NotNullViolation
+                ) =>
+            {
+                StoreError::Conflict { what }
+            }
+            _ => StoreError::Database(e),
+        })
+    }
+}
+
+/// A time as stored: signed 64-bit unix seconds.
+fn to_db_time(time: UnixTime) -> Result<i64, StoreError> {
+    i64::try_from(time.as_secs()).map_err(|_| StoreError::TimeOutOfRange)
+}
+
+/// Reads a stored time column.
+fn time_column(row: &AnyRow, column: &'static str) -> Result<UnixTime, StoreError> {
+    let secs: i64 = row.try_get(column)?;
+    let secs = u64::try_from(secs).map_err(|_| StoreError::Corrupt { column })?;
+    Ok(UnixTime::since_unix_epoch(Duration::from_secs(secs)))
+}
+
+/// Serialises a time as unix seconds (for JSON bodies).
+fn serialize_time<S: serde::Serializer>(time: &UnixTime, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.serialize_u64(time.as_secs())
+}
+
+/// Reads a text column and parses it as `T`.
+fn parsed_column<T: FromStr>(row: &AnyRow, column: &'static str) -> Result<T, StoreError> {
+    let text: String = row.try_get(column)?;
+    text.parse().map_err(|_| StoreError::Corrupt { column })
+}
+
+/// Declares a row id: a UUID as TEXT, created here, opaque to callers.
+macro_rules! row_id {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+        #[serde(transparent)]
+        pub struct $name(String);
+
+        impl $name {
+            /// A fresh, time-ordered id (UUIDv7).
+            #[allow(clippy::new_without_default)]
+            pub fn new() -> Self {
+                Self(uuid::Uuid::now_v7().to_string())
+            }
+
+            /// The id as stored.
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = uuid::Error;
+
+            /// Parses an id from a URL or a form; only UUIDs are ids.
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                uuid::Uuid::parse_str(s).map(|u| Self(u.to_string()))
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+    };
+}
+
+row_id!(
+    /// Identifies a tenant.
+    TenantId
+);
+row_id!(
+    /// Identifies a certificate entry.
+    CertificateId
+);
+row_id!(
+    /// Identifies a certificate version.
+    VersionId
+);
+row_id!(
+    /// Identifies a certificate event.
+    EventId
+);

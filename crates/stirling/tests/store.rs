@@ -1,0 +1,881 @@
+#![allow(clippy::panic, clippy::unwrap_used)]
+//! The store suite, written once and run on both backends: SQLite in a temporary file and
+//! PostgreSQL on 127.0.0.1:5432 (user `root`, database `test`), each test in a fresh schema
+//! that is dropped afterwards. `scripts/test` makes sure PostgreSQL is running.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use passport::{SigningKey, UnixTime};
+use sqlx::{Connection as _, Row as _};
+use stirling::entry::{EntryForm, EntryName, Environment, StiPaPassword, ValidEntry, parse_ocn};
+use stirling::secrets::{MasterKey, SecretString, SecretsError};
+use stirling::store::{
+    Backend, CertificateId, EventOutcome, NewEvent, NewTenant, NewVersion, Store, StoreError,
+    TenantId, VersionState,
+};
+
+/// Loopback only: tests never reach beyond this machine.
+const PG_ADMIN_URL: &str = "postgres://root@127.0.0.1:5432/test";
+
+struct TestDb {
+    store: Store,
+    url: String,
+    backend: Backend,
+    schema: Option<String>,
+    _dir: Option<tempfile::TempDir>,
+}
+
+impl TestDb {
+    async fn new(backend: Backend) -> Self {
+        sqlx::any::install_default_drivers();
+        let key = Arc::new(MasterKey::from_bytes(&[42u8; 32]).unwrap());
+        let (url, schema, dir) = match backend {
+            Backend::Sqlite => {
+                let dir = tempfile::tempdir().unwrap();
+                let url = format!("sqlite://{}?mode=rwc", dir.path().join("t.db").display());
+                (url, None, Some(dir))
+            }
+            Backend::Postgres => {
+                let schema = format!("t_{}", uuid::Uuid::new_v4().simple());
+                let mut admin = sqlx::AnyConnection::connect(PG_ADMIN_URL)
+                    .await
+                    .unwrap_or_else(|e| {
+                        panic!("PostgreSQL at {PG_ADMIN_URL} (run scripts/test to start it): {e}")
+                    });
+                sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
+                    .execute(&mut admin)
+                    .await
+                    .unwrap();
+                admin.close().await.unwrap();
+                let url = format!("{PG_ADMIN_URL}?options[search_path]={schema}");
+                (url, Some(schema), None)
+            }
+        };
+        let store = Store::connect(&url, 5, key).await.unwrap();
+        store.migrate().await.unwrap();
+        Self {
+            store,
+            url,
+            backend,
+            schema,
+            _dir: dir,
+        }
+    }
+
+    async fn cleanup(self) {
+        self.store.close().await;
+        if let Some(schema) = self.schema {
+            let mut admin = sqlx::AnyConnection::connect(PG_ADMIN_URL).await.unwrap();
+            sqlx::query(sqlx::AssertSqlSafe(format!("DROP SCHEMA {schema} CASCADE")))
+                .execute(&mut admin)
+                .await
+                .unwrap();
+            admin.close().await.unwrap();
+        }
+    }
+}
+
+/// What a case gets: the store under test and a raw connection URL to the same database, for
+/// looking under the store's API.
+#[derive(Clone)]
+struct Ctx {
+    store: Store,
+    url: String,
+    backend: Backend,
+}
+
+impl Ctx {
+    async fn raw(&self) -> sqlx::AnyConnection {
+        sqlx::AnyConnection::connect(&self.url).await.unwrap()
+    }
+}
+
+async fn run<F, Fut>(backend: Backend, case: F)
+where
+    F: FnOnce(Ctx) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let db = TestDb::new(backend).await;
+    let ctx = Ctx {
+        store: db.store.clone(),
+        url: db.url.clone(),
+        backend: db.backend,
+    };
+    // Run the case in its own task so a failed assertion still lets us drop the schema.
+    let outcome = tokio::spawn(case(ctx)).await;
+    db.cleanup().await;
+    if let Err(e) = outcome {
+        std::panic::resume_unwind(e.into_panic());
+    }
+}
+
+macro_rules! on_both_backends {
+    ($($case:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $case() {
+                    super::run(super::Backend::Sqlite, super::$case).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $case() {
+                    super::run(super::Backend::Postgres, super::$case).await;
+                }
+            )*
+        }
+    };
+}
+
+on_both_backends!(
+    migrations_are_idempotent_and_create_every_table,
+    tenant_crud,
+    certificate_entry_crud,
+    duplicate_spid_is_a_conflict_per_tenant,
+    every_entry_query_is_tenant_scoped,
+    password_is_stored_only_sealed_and_bound_to_its_row,
+    events_append_and_list_newest_first,
+    versions_insert_list_activate,
+    version_key_is_sealed_and_bound_to_its_row,
+    concurrent_activations_leave_exactly_one_active,
+    schema_refuses_a_second_active_version,
+    deleting_a_tenant_removes_its_entries,
+);
+
+fn t(secs: u64) -> UnixTime {
+    UnixTime::since_unix_epoch(Duration::from_secs(secs))
+}
+
+fn new_tenant(name: &str) -> NewTenant {
+    NewTenant {
+        name: name.into(),
+        company: format!("{name} Telecom"),
+        technical_contact_name: "Ada Ops".into(),
+        technical_contact_phone: "+12025550100".into(),
+        system_email: format!("noc@{name}.example"),
+    }
+}
+
+fn entry(name: &str, spid: &str, password: &str) -> ValidEntry {
+    EntryForm {
+        name: name.into(),
+        spid: spid.into(),
+        sti_pa_account_id: spid.into(),
+        sti_pa_user_id: "ops@example.com".into(),
+        sti_pa_password: SecretString::new(password.into()),
+        environment: "staging".into(),
+    }
+    .validate()
+    .unwrap()
+}
+
+async fn tenant_with_entry(store: &Store, name: &str) -> (TenantId, CertificateId) {
+    let tenant = store
+        .create_tenant(&new_tenant(name), t(1_000))
+        .await
+        .unwrap();
+    let cert = store
+        .create_certificate(&tenant.id, &entry("Main", "709J", "s3cret!"), t(1_000))
+        .await
+        .unwrap();
+    (tenant.id, cert.id)
+}
+
+fn conflict(result: Result<impl std::fmt::Debug, StoreError>) -> &'static str {
+    match result {
+        Err(StoreError::Conflict { what }) => what,
+        other => panic!("expected a conflict, got {other:?}"),
+    }
+}
+
+fn not_found(result: Result<impl std::fmt::Debug, StoreError>) -> &'static str {
+    match result {
+        Err(StoreError::NotFound { what }) => what,
+        other => panic!("expected not found, got {other:?}"),
+    }
+}
+
+async fn migrations_are_idempotent_and_create_every_table(ctx: Ctx) {
+    ctx.store.migrate().await.unwrap();
+    ctx.store.ping().await.unwrap();
+    assert_eq!(ctx.store.backend(), ctx.backend);
+    let mut raw = ctx.raw().await;
+    if ctx.backend == Backend::Sqlite {
+        let mode: String = sqlx::query("PRAGMA journal_mode")
+            .fetch_one(&mut raw)
+            .await
+            .unwrap()
+            .get(0);
+        assert_eq!(mode, "wal");
+    }
+    for select in [
+        "SELECT id, name, company, technical_contact_name, technical_contact_phone, \
+         system_email, created_at, updated_at FROM tenants",
+        "SELECT id, tenant_id, email, role, password_hash, created_at, updated_at FROM users",
+        "SELECT id, tenant_id, user_id, name, token_hash, created_at, expires_at, last_used_at \
+         FROM api_tokens",
+        "SELECT id, tenant_id, name, spid, sti_pa_account_id, sti_pa_user_id, \
+         sti_pa_password_sealed, environment, created_at, updated_at FROM certificates",
+        "SELECT id, certificate_id, chain_pem, key_sealed, serial, fingerprint, not_before, \
+         not_after, repository_path, state, created_at FROM certificate_versions",
+        "SELECT id, certificate_id, at, step, outcome, error_text FROM certificate_events",
+        "SELECT id, tenant_id, name, source_ip, partition_name, enabled, created_at, updated_at \
+         FROM sbcs",
+        "SELECT id, tenant_id, name, priority, match_rule, action, certificate_id, enabled, \
+         created_at, updated_at FROM policies",
+        "SELECT id, tenant_id, sbc_id, received_at, service, transport, source, call_id, \
+         from_tn, to_tn, attestation, outcome, status_code, certificate_version_id, latency_us, \
+         raw_request, raw_response FROM sip_messages",
+    ] {
+        sqlx::query(sqlx::AssertSqlSafe(select))
+            .fetch_all(&mut raw)
+            .await
+            .unwrap_or_else(|e| panic!("{select}: {e}"));
+    }
+}
+
+async fn tenant_crud(ctx: Ctx) {
+    let store = &ctx.store;
+    let created = store
+        .create_tenant(&new_tenant("acme"), t(100))
+        .await
+        .unwrap();
+    assert_eq!(created.name, "acme");
+    assert_eq!(created.system_email, "noc@acme.example");
+    assert_eq!((created.created_at, created.updated_at), (t(100), t(100)));
+    assert_eq!(store.tenant(&created.id).await.unwrap(), created);
+
+    let other = store
+        .create_tenant(&new_tenant("beta"), t(101))
+        .await
+        .unwrap();
+    let names: Vec<_> = store
+        .list_tenants()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|t| t.name)
+        .collect();
+    assert_eq!(names, ["acme", "beta"]);
+
+    assert_eq!(
+        conflict(store.create_tenant(&new_tenant("acme"), t(102)).await),
+        "a tenant with this name already exists"
+    );
+    assert_eq!(
+        conflict(
+            store
+                .update_tenant(&other.id, &new_tenant("acme"), t(103))
+                .await
+        ),
+        "a tenant with this name already exists"
+    );
+
+    let mut changed = new_tenant("acme");
+    changed.system_email = "alerts@acme.example".into();
+    let updated = store
+        .update_tenant(&created.id, &changed, t(200))
+        .await
+        .unwrap();
+    assert_eq!(updated.system_email, "alerts@acme.example");
+    assert_eq!((updated.created_at, updated.updated_at), (t(100), t(200)));
+
+    store.delete_tenant(&created.id).await.unwrap();
+    assert_eq!(not_found(store.tenant(&created.id).await), "tenant");
+    assert_eq!(not_found(store.delete_tenant(&created.id).await), "tenant");
+    assert_eq!(
+        not_found(store.update_tenant(&created.id, &changed, t(300)).await),
+        "tenant"
+    );
+    assert_eq!(store.list_tenants().await.unwrap(), [other]);
+}
+
+async fn certificate_entry_crud(ctx: Ctx) {
+    let store = &ctx.store;
+    let tenant = store
+        .create_tenant(&new_tenant("acme"), t(1))
+        .await
+        .unwrap()
+        .id;
+    let b = store
+        .create_certificate(&tenant, &entry("B entry", "0002", "pw-b"), t(10))
+        .await
+        .unwrap();
+    let a = store
+        .create_certificate(&tenant, &entry("A entry", "709j", "pw-a"), t(11))
+        .await
+        .unwrap();
+    assert_eq!(a.tenant_id, tenant);
+    assert_eq!(a.fields.spid.as_str(), "709J");
+    assert_eq!(a.fields.environment, Environment::Staging);
+    assert_eq!(a.created_at, t(11));
+    assert_eq!(store.certificate(&tenant, &a.id).await.unwrap(), a);
+    assert_eq!(
+        store.list_certificates(&tenant).await.unwrap(),
+        [a.clone(), b.clone()]
+    );
+    assert_eq!(
+        store
+            .certificate_password(&tenant, &a.id)
+            .await
+            .unwrap()
+            .secret_str(),
+        "pw-a"
+    );
+
+    let mut fields = a.fields.clone();
+    fields.name = EntryName::parse("Renamed").unwrap();
+    fields.spid = parse_ocn("spid", "1234").unwrap();
+    fields.environment = Environment::Production;
+    let updated = store
+        .update_certificate(&tenant, &a.id, &fields, t(20))
+        .await
+        .unwrap();
+    assert_eq!(updated.fields, fields);
+    assert_eq!((updated.created_at, updated.updated_at), (t(11), t(20)));
+    // The password survives a field update.
+    assert_eq!(
+        store
+            .certificate_password(&tenant, &a.id)
+            .await
+            .unwrap()
+            .secret_str(),
+        "pw-a"
+    );
+
+    let new_password = StiPaPassword::parse(SecretString::new("n3w pass".into())).unwrap();
+    store
+        .set_certificate_password(&tenant, &a.id, &new_password, t(21))
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .certificate_password(&tenant, &a.id)
+            .await
+            .unwrap()
+            .secret_str(),
+        "n3w pass"
+    );
+
+    store.delete_certificate(&tenant, &a.id).await.unwrap();
+    assert_eq!(
+        not_found(store.certificate(&tenant, &a.id).await),
+        "certificate entry"
+    );
+    assert_eq!(
+        not_found(store.delete_certificate(&tenant, &a.id).await),
+        "certificate entry"
+    );
+    assert_eq!(store.list_certificates(&tenant).await.unwrap(), [b]);
+}
+
+async fn duplicate_spid_is_a_conflict_per_tenant(ctx: Ctx) {
+    let store = &ctx.store;
+    let (tenant, _) = tenant_with_entry(store, "acme").await;
+    let what = conflict(
+        store
+            .create_certificate(&tenant, &entry("Other", "709j", "x"), t(2))
+            .await,
+    );
+    assert_eq!(
+        what,
+        "a certificate entry with this SPID already exists for the tenant"
+    );
+
+    let second = store
+        .create_certificate(&tenant, &entry("Second", "0001", "x"), t(2))
+        .await
+        .unwrap();
+    let mut fields = second.fields.clone();
+    fields.spid = parse_ocn("spid", "709J").unwrap();
+    conflict(
+        store
+            .update_certificate(&tenant, &second.id, &fields, t(3))
+            .await,
+    );
+
+    // Another tenant may use the same SPID.
+    let other = store
+        .create_tenant(&new_tenant("beta"), t(1))
+        .await
+        .unwrap()
+        .id;
+    store
+        .create_certificate(&other, &entry("Main", "709J", "x"), t(2))
+        .await
+        .unwrap();
+
+    // An entry for a tenant that does not exist breaks the foreign key.
+    conflict(
+        store
+            .create_certificate(&TenantId::new(), &entry("Ghost", "0009", "x"), t(2))
+            .await,
+    );
+}
+
+async fn every_entry_query_is_tenant_scoped(ctx: Ctx) {
+    let store = &ctx.store;
+    let (owner, cert) = tenant_with_entry(store, "acme").await;
+    let key = SigningKey::generate().unwrap();
+    let version = store
+        .insert_version(&owner, &cert, &version_of(&key, "/cr/a.pem"), t(5))
+        .await
+        .unwrap();
+    let intruder = store
+        .create_tenant(&new_tenant("evil"), t(1))
+        .await
+        .unwrap()
+        .id;
+    let fields = store.certificate(&owner, &cert).await.unwrap().fields;
+
+    not_found(store.certificate(&intruder, &cert).await);
+    assert!(store.list_certificates(&intruder).await.unwrap().is_empty());
+    not_found(
+        store
+            .update_certificate(&intruder, &cert, &fields, t(9))
+            .await,
+    );
+    not_found(store.certificate_password(&intruder, &cert).await);
+    let password = StiPaPassword::parse(SecretString::new("stolen".into())).unwrap();
+    not_found(
+        store
+            .set_certificate_password(&intruder, &cert, &password, t(9))
+            .await,
+    );
+    not_found(store.delete_certificate(&intruder, &cert).await);
+    not_found(store.append_event(&intruder, &cert, &started(t(9))).await);
+    assert!(
+        store
+            .list_events(&intruder, &cert, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    not_found(
+        store
+            .insert_version(&intruder, &cert, &version_of(&key, "/cr/b.pem"), t(9))
+            .await,
+    );
+    assert!(
+        store
+            .list_versions(&intruder, &cert)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    not_found(store.version(&intruder, &version.id).await);
+    not_found(store.version_key(&intruder, &version.id).await);
+    assert!(
+        store
+            .active_version(&intruder, &cert)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    not_found(
+        store
+            .activate_version(&intruder, &cert, &version.id, t(9))
+            .await,
+    );
+
+    // Nothing changed for the owner.
+    assert_eq!(
+        store.certificate(&owner, &cert).await.unwrap().fields,
+        fields
+    );
+    assert_eq!(
+        store
+            .certificate_password(&owner, &cert)
+            .await
+            .unwrap()
+            .secret_str(),
+        "s3cret!"
+    );
+    assert!(
+        store
+            .list_events(&owner, &cert, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(store.list_versions(&owner, &cert).await.unwrap(), [version]);
+}
+
+async fn password_is_stored_only_sealed_and_bound_to_its_row(ctx: Ctx) {
+    let store = &ctx.store;
+    let (tenant, first) = tenant_with_entry(store, "acme").await;
+    let second = store
+        .create_certificate(&tenant, &entry("Second", "0001", "other-pw"), t(2))
+        .await
+        .unwrap()
+        .id;
+    let mut raw = ctx.raw().await;
+    let sealed: String =
+        sqlx::query("SELECT sti_pa_password_sealed FROM certificates WHERE id = $1")
+            .bind(first.as_str())
+            .fetch_one(&mut raw)
+            .await
+            .unwrap()
+            .get(0);
+    assert!(!sealed.contains("s3cret"));
+
+    // Copy the first row's sealed password into the second row: it must not open there.
+    sqlx::query("UPDATE certificates SET sti_pa_password_sealed = $1 WHERE id = $2")
+        .bind(&sealed)
+        .bind(second.as_str())
+        .execute(&mut raw)
+        .await
+        .unwrap();
+    match store.certificate_password(&tenant, &second).await {
+        Err(StoreError::Secret(SecretsError::Unauthentic)) => {}
+        other => panic!("moved sealed password opened or failed oddly: {other:?}"),
+    }
+    assert_eq!(
+        store
+            .certificate_password(&tenant, &first)
+            .await
+            .unwrap()
+            .secret_str(),
+        "s3cret!"
+    );
+}
+
+fn started(at: UnixTime) -> NewEvent<'static> {
+    NewEvent {
+        at,
+        step: "sti_pa_login",
+        outcome: EventOutcome::Started,
+        error_text: None,
+    }
+}
+
+async fn events_append_and_list_newest_first(ctx: Ctx) {
+    let store = &ctx.store;
+    let (tenant, cert) = tenant_with_entry(store, "acme").await;
+    let first = store
+        .append_event(&tenant, &cert, &started(t(50)))
+        .await
+        .unwrap();
+    let failed = NewEvent {
+        at: t(60),
+        step: "sti_pa_login",
+        outcome: EventOutcome::Failed,
+        error_text: Some("401 from the STI-PA"),
+    };
+    let second = store.append_event(&tenant, &cert, &failed).await.unwrap();
+    // Same second as the previous one: the time-ordered id keeps insertion order.
+    let third = store
+        .append_event(
+            &tenant,
+            &cert,
+            &NewEvent {
+                outcome: EventOutcome::Succeeded,
+                error_text: None,
+                ..failed
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(second.error_text.as_deref(), Some("401 from the STI-PA"));
+    assert_eq!(
+        store.list_events(&tenant, &cert, 10).await.unwrap(),
+        [third.clone(), second.clone(), first]
+    );
+    assert_eq!(
+        store.list_events(&tenant, &cert, 2).await.unwrap(),
+        [third, second]
+    );
+    not_found(
+        store
+            .append_event(&tenant, &CertificateId::new(), &started(t(1)))
+            .await,
+    );
+
+    store.delete_certificate(&tenant, &cert).await.unwrap();
+    let mut raw = ctx.raw().await;
+    let left: i64 = sqlx::query("SELECT COUNT(*) FROM certificate_events")
+        .fetch_one(&mut raw)
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(left, 0);
+}
+
+const CHAIN: &str = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
+
+fn version_of<'a>(key: &'a SigningKey, path: &'a str) -> NewVersion<'a> {
+    NewVersion {
+        chain_pem: CHAIN,
+        key,
+        serial: "01ab",
+        fingerprint: "5e:11",
+        not_before: t(1_000),
+        not_after: t(1_000 + 7 * 86_400),
+        repository_path: path,
+    }
+}
+
+async fn versions_insert_list_activate(ctx: Ctx) {
+    let store = &ctx.store;
+    let (tenant, cert) = tenant_with_entry(store, "acme").await;
+    let key = SigningKey::generate().unwrap();
+    let v1 = store
+        .insert_version(&tenant, &cert, &version_of(&key, "/cr/1.pem"), t(10))
+        .await
+        .unwrap();
+    let v2 = store
+        .insert_version(&tenant, &cert, &version_of(&key, "/cr/2.pem"), t(10))
+        .await
+        .unwrap();
+    assert_eq!(v1.state, VersionState::Pending);
+    assert_eq!(v1.chain_pem, CHAIN);
+    assert_eq!((v1.not_before, v1.not_after), (t(1_000), t(605_800)));
+    assert_eq!(v1.repository_path, "/cr/1.pem");
+    assert_eq!(
+        store.list_versions(&tenant, &cert).await.unwrap(),
+        [v1.clone(), v2.clone()]
+    );
+    assert!(
+        store
+            .active_version(&tenant, &cert)
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    assert_eq!(
+        conflict(
+            store
+                .insert_version(&tenant, &cert, &version_of(&key, "/cr/1.pem"), t(11))
+                .await
+        ),
+        "a certificate version with this repository path already exists"
+    );
+
+    let active = store
+        .activate_version(&tenant, &cert, &v1.id, t(12))
+        .await
+        .unwrap();
+    assert_eq!(active.state, VersionState::Active);
+    assert_eq!(
+        store.active_version(&tenant, &cert).await.unwrap(),
+        Some(active)
+    );
+
+    store
+        .activate_version(&tenant, &cert, &v2.id, t(13))
+        .await
+        .unwrap();
+    let states: Vec<_> = store
+        .list_versions(&tenant, &cert)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|v| v.state)
+        .collect();
+    assert_eq!(states, [VersionState::Retired, VersionState::Active]);
+
+    // Activating the active one again is a no-op; rolling back to the retired one works.
+    store
+        .activate_version(&tenant, &cert, &v2.id, t(14))
+        .await
+        .unwrap();
+    store
+        .activate_version(&tenant, &cert, &v1.id, t(15))
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .active_version(&tenant, &cert)
+            .await
+            .unwrap()
+            .map(|v| v.id),
+        Some(v1.id.clone())
+    );
+
+    // A version of another entry cannot be activated through this one; nothing changes.
+    let other = store
+        .create_certificate(&tenant, &entry("Other", "0001", "x"), t(2))
+        .await
+        .unwrap()
+        .id;
+    let foreign = store
+        .insert_version(&tenant, &other, &version_of(&key, "/cr/o.pem"), t(16))
+        .await
+        .unwrap();
+    assert_eq!(
+        not_found(
+            store
+                .activate_version(&tenant, &cert, &foreign.id, t(17))
+                .await
+        ),
+        "certificate version"
+    );
+    assert_eq!(
+        store
+            .active_version(&tenant, &cert)
+            .await
+            .unwrap()
+            .map(|v| v.id),
+        Some(v1.id)
+    );
+    assert!(
+        store
+            .active_version(&tenant, &other)
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
+
+async fn version_key_is_sealed_and_bound_to_its_row(ctx: Ctx) {
+    let store = &ctx.store;
+    let (tenant, cert) = tenant_with_entry(store, "acme").await;
+    let key1 = SigningKey::generate().unwrap();
+    let key2 = SigningKey::generate().unwrap();
+    let v1 = store
+        .insert_version(&tenant, &cert, &version_of(&key1, "/cr/1.pem"), t(10))
+        .await
+        .unwrap();
+    let v2 = store
+        .insert_version(&tenant, &cert, &version_of(&key2, "/cr/2.pem"), t(10))
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .version_key(&tenant, &v1.id)
+            .await
+            .unwrap()
+            .public_point(),
+        key1.public_point()
+    );
+
+    let mut raw = ctx.raw().await;
+    let sealed: String = sqlx::query("SELECT key_sealed FROM certificate_versions WHERE id = $1")
+        .bind(v1.id.as_str())
+        .fetch_one(&mut raw)
+        .await
+        .unwrap()
+        .get(0);
+    sqlx::query("UPDATE certificate_versions SET key_sealed = $1 WHERE id = $2")
+        .bind(&sealed)
+        .bind(v2.id.as_str())
+        .execute(&mut raw)
+        .await
+        .unwrap();
+    match store.version_key(&tenant, &v2.id).await {
+        Err(StoreError::Secret(SecretsError::Unauthentic)) => {}
+        other => panic!("moved sealed key opened or failed oddly: {other:?}"),
+    }
+}
+
+async fn concurrent_activations_leave_exactly_one_active(ctx: Ctx) {
+    let store = &ctx.store;
+    let (tenant, cert) = tenant_with_entry(store, "acme").await;
+    let key = SigningKey::generate().unwrap();
+    let mut ids = Vec::new();
+    for i in 0..6 {
+        let path = format!("/cr/{i}.pem");
+        let v = store
+            .insert_version(&tenant, &cert, &version_of(&key, &path), t(10))
+            .await
+            .unwrap();
+        ids.push(v.id);
+    }
+    let tasks: Vec<_> = ids
+        .iter()
+        .map(|id| {
+            let (store, tenant, cert, id) =
+                (store.clone(), tenant.clone(), cert.clone(), id.clone());
+            tokio::spawn(async move { store.activate_version(&tenant, &cert, &id, t(20)).await })
+        })
+        .collect();
+    for task in tasks {
+        task.await.unwrap().unwrap();
+    }
+    let versions = store.list_versions(&tenant, &cert).await.unwrap();
+    let active = versions
+        .iter()
+        .filter(|v| v.state == VersionState::Active)
+        .count();
+    let retired = versions
+        .iter()
+        .filter(|v| v.state == VersionState::Retired)
+        .count();
+    assert_eq!((active, retired), (1, 5));
+}
+
+async fn schema_refuses_a_second_active_version(ctx: Ctx) {
+    let store = &ctx.store;
+    let (tenant, cert) = tenant_with_entry(store, "acme").await;
+    let key = SigningKey::generate().unwrap();
+    let v1 = store
+        .insert_version(&tenant, &cert, &version_of(&key, "/cr/1.pem"), t(10))
+        .await
+        .unwrap();
+    let v2 = store
+        .insert_version(&tenant, &cert, &version_of(&key, "/cr/2.pem"), t(10))
+        .await
+        .unwrap();
+    store
+        .activate_version(&tenant, &cert, &v1.id, t(11))
+        .await
+        .unwrap();
+    // Bypass the store: the partial unique index must still refuse a second active version.
+    let mut raw = ctx.raw().await;
+    let err = sqlx::query("UPDATE certificate_versions SET state = 'active' WHERE id = $1")
+        .bind(v2.id.as_str())
+        .execute(&mut raw)
+        .await
+        .unwrap_err();
+    let db = err.as_database_error().unwrap();
+    assert_eq!(db.kind(), sqlx::error::ErrorKind::UniqueViolation, "{db}");
+    // And the schema refuses states it does not know.
+    let err = sqlx::query("UPDATE certificate_versions SET state = 'bogus' WHERE id = $1")
+        .bind(v2.id.as_str())
+        .execute(&mut raw)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.as_database_error().unwrap().kind(),
+        sqlx::error::ErrorKind::CheckViolation
+    );
+}
+
+async fn deleting_a_tenant_removes_its_entries(ctx: Ctx) {
+    let store = &ctx.store;
+    let (tenant, cert) = tenant_with_entry(store, "acme").await;
+    let key = SigningKey::generate().unwrap();
+    store
+        .insert_version(&tenant, &cert, &version_of(&key, "/cr/1.pem"), t(10))
+        .await
+        .unwrap();
+    store
+        .append_event(&tenant, &cert, &started(t(10)))
+        .await
+        .unwrap();
+    let (keep, keep_cert) = tenant_with_entry(store, "beta").await;
+    store.delete_tenant(&tenant).await.unwrap();
+    let mut raw = ctx.raw().await;
+    for (table, expected) in [
+        ("certificates", 1),
+        ("certificate_versions", 0),
+        ("certificate_events", 0),
+    ] {
+        let n: i64 = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM {table}")))
+            .fetch_one(&mut raw)
+            .await
+            .unwrap()
+            .get(0);
+        assert_eq!(n, expected, "{table}");
+    }
+    assert_eq!(
+        store.certificate(&keep, &keep_cert).await.unwrap().id,
+        keep_cert
+    );
+}
