@@ -41,7 +41,9 @@ mod rng;
 mod state;
 mod store;
 
-pub use config::{FingerprintInput, SandboxConfig, Seed, SeedAccount, SeedUser};
+pub use config::{
+    ExternalAccountKey, FingerprintInput, SandboxConfig, Seed, SeedAccount, SeedUser,
+};
 pub use faults::{FaultTarget, Faults};
 pub use state::{OpenError, Sandbox};
 
