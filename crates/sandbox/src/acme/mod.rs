@@ -41,7 +41,7 @@ pub(crate) const AUTHZ_PATH: &str = "/acme/authz/";
 pub(crate) const CHALLENGE_PATH: &str = "/acme/chall/";
 pub(crate) const CERT_PATH: &str = "/acme/cert/";
 
-/// The ACME routes, with a fresh `Replay-Nonce` on every response, behind the fault layer.
+/// The ACME routes behind the fault layer, with a fresh `Replay-Nonce` on every response.
 pub(crate) fn router(sandbox: Sandbox) -> Router {
     Router::new()
         .route(DIRECTORY_PATH, get(directory::get))
@@ -59,8 +59,9 @@ pub(crate) fn router(sandbox: Sandbox) -> Router {
         .route("/acme/chall/{id}", post(authz::challenge))
         .route("/acme/cert/{id}", post(certificate::download))
         .route(REVOKE_PATH, post(certificate::revoke))
-        .layer(from_fn_with_state(sandbox.clone(), replay_nonce))
+        // Outermost: even injected failures carry a nonce.
         .layer(from_fn_with_state(sandbox.clone(), faults::ca_layer))
+        .layer(from_fn_with_state(sandbox.clone(), replay_nonce))
         .with_state(sandbox)
 }
 
