@@ -6,6 +6,7 @@ use clap::{Parser, Subcommand};
 
 mod cert;
 mod passport;
+mod sandbox;
 
 /// Exit code for a usage error (bad flags, unreadable files).
 const EXIT_USAGE: u8 = 2;
@@ -26,6 +27,8 @@ enum Command {
     /// Sign, verify and decode PASSporTs and SIP Identity header values.
     #[command(subcommand)]
     Passport(passport::PassportCommand),
+    /// Run a local STI-PA and STI-CA (ACME, tkauth-01) for development and tests.
+    Sandbox(sandbox::SandboxArgs),
 }
 
 /// Runs the command line and returns the process exit code.
@@ -45,6 +48,7 @@ pub fn run() -> ExitCode {
     let result = match cli.command {
         Command::Cert(cmd) => cert::run(cmd),
         Command::Passport(cmd) => passport::run(cmd),
+        Command::Sandbox(args) => sandbox::run(args),
     };
     match result {
         Ok(code) => code,
