@@ -6,9 +6,9 @@ mod common;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use common::{Acme, Running, start};
+use common::{Acme, Running, csr, start};
 use passport::Spc;
-use pki::{CsrParams, DistinguishedName, NameAttribute, TnAuthList};
+use pki::TnAuthList;
 use rustls_pki_types::CertificateDer;
 use rustls_pki_types::pem::PemObject as _;
 use serde_json::{Value, json};
@@ -17,20 +17,6 @@ const SPC_1234: &str = "MAigBhYEMTIzNA==";
 const SPC_5678: &str = "MAigBhYENTY3OA==";
 const ERR: &str = "urn:ietf:params:acme:error:";
 
-fn csr(spc: &str) -> Vec<u8> {
-    CsrParams::new(TnAuthList::from_spc(Spc::new(spc).unwrap()))
-        .subject(
-            DistinguishedName::default()
-                .push(NameAttribute::Country, "US")
-                .push(NameAttribute::Organization, "Example Telco")
-                .push(NameAttribute::CommonName, &format!("SHAKEN {spc}")),
-        )
-        .sign_with_new_key()
-        .unwrap()
-        .der()
-        .to_vec()
-}
-
 /// A registered account, an order for `value`, and the order's challenge.
 async fn ordered(ca: &Running, value: &str) -> (Acme, Value, Value) {
     let mut acme = Acme::new(ca).await;
@@ -38,26 +24,6 @@ async fn ordered(ca: &Running, value: &str) -> (Acme, Value, Value) {
     let (_, order) = acme.order(value).await;
     let challenge = acme.challenge(&order).await;
     (acme, order, challenge)
-}
-
-/// Runs the flow up to a valid order and returns (client, order, PEM chain).
-async fn issued(ca: &Running) -> (Acme, Value, String) {
-    let (mut acme, order, challenge) = ordered(ca, SPC_1234).await;
-    let token = ca.spc_token(SPC_1234, &acme.fingerprint()).await;
-    let answer = acme.answer(&challenge, &token).await;
-    assert_eq!(answer.status, 200);
-    let finalized = acme.finalize(&order, &csr("1234")).await;
-    assert_eq!(
-        finalized.status,
-        200,
-        "{}",
-        String::from_utf8_lossy(&finalized.body)
-    );
-    let order = finalized.json();
-    let cert_url = order["certificate"].as_str().unwrap().to_owned();
-    let download = acme.post(&cert_url, None).await;
-    assert_eq!(download.status, 200);
-    (acme, order, String::from_utf8(download.body).unwrap())
 }
 
 fn chain_der(pem: &str) -> Vec<CertificateDer<'static>> {
@@ -390,7 +356,7 @@ async fn identifiers_are_checked() {
 async fn revoked_certificate_appears_in_the_crl() {
     let dir = tempfile::tempdir().unwrap();
     let ca = start(dir.path()).await;
-    let (mut acme, _, pem) = issued(&ca).await;
+    let (mut acme, pem) = common::issue(&ca).await;
     let leaf = chain_der(&pem).remove(0);
     let payload = json!({"certificate": URL_SAFE_NO_PAD.encode(&leaf), "reason": 1});
     let revoke = acme.post(&acme.dir("revokeCert"), Some(&payload)).await;
@@ -477,4 +443,72 @@ async fn external_account_binding_when_configured() {
         .await;
     assert_eq!(ok.status, 201, "{}", String::from_utf8_lossy(&ok.body));
     assert_eq!(ok.json()["externalAccountBinding"]["kid"], "eab-1");
+}
+
+#[tokio::test]
+async fn jwk_thumbprint_fingerprint_when_configured() {
+    let dir = tempfile::tempdir().unwrap();
+    let ca = common::start_with(dir.path(), |config| {
+        config.fingerprint_input = sandbox::FingerprintInput::JwkThumbprint;
+    })
+    .await;
+    let (mut acme, _, challenge) = ordered(&ca, SPC_1234).await;
+    // The SPKI fingerprint is now the wrong one.
+    let token = ca.spc_token(SPC_1234, &acme.fingerprint()).await;
+    let detail = rejected(&ca, &mut acme, &challenge, &token).await;
+    assert!(detail.starts_with("atc.fingerprint"), "{detail}");
+    // SHA256 + the RFC 7638 thumbprint bytes.
+    let thumbprint = URL_SAFE_NO_PAD
+        .decode(passport::jwk_thumbprint(&acme.key.public_jwk()).unwrap())
+        .unwrap();
+    let hex: Vec<String> = thumbprint.iter().map(|b| format!("{b:02X}")).collect();
+    let fingerprint = format!("SHA256 {}", hex.join(":"));
+    let (_, order) = acme.order(SPC_1234).await;
+    let challenge = acme.challenge(&order).await;
+    let token = ca.spc_token(SPC_1234, &fingerprint).await;
+    assert_eq!(
+        acme.answer(&challenge, &token).await.json()["status"],
+        "valid"
+    );
+}
+
+#[tokio::test]
+async fn another_account_cannot_read_or_answer_an_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let ca = start(dir.path()).await;
+    let (owner, order, challenge) = ordered(&ca, SPC_1234).await;
+    let mut intruder = Acme::new(&ca).await;
+    intruder.register().await;
+    let authz = order["authorizations"][0].as_str().unwrap();
+    assert_eq!(
+        intruder.post(authz, None).await.problem_type(),
+        format!("{ERR}unauthorized")
+    );
+    let token = ca.spc_token(SPC_1234, &intruder.fingerprint()).await;
+    assert_eq!(
+        intruder.answer(&challenge, &token).await.problem_type(),
+        format!("{ERR}unauthorized")
+    );
+    assert_eq!(
+        intruder.finalize(&order, &csr("1234")).await.problem_type(),
+        format!("{ERR}unauthorized")
+    );
+    drop(owner);
+}
+
+#[tokio::test]
+async fn token_for_a_ca_certificate_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let ca = start(dir.path()).await;
+    let (mut acme, _, challenge) = ordered(&ca, SPC_1234).await;
+    let access = ca.login("alice", "wonderland").await;
+    let mut atc = common::atc(SPC_1234, &acme.fingerprint());
+    atc["ca"] = json!(true);
+    let (status, body) = ca.token_request(&access, "1234", atc).await;
+    assert_eq!(status, 200);
+    let detail = rejected(&ca, &mut acme, &challenge, body["token"].as_str().unwrap()).await;
+    assert_eq!(
+        detail,
+        "atc.ca is true; this CA issues end-entity certificates only"
+    );
 }

@@ -3,7 +3,10 @@
 
 mod common;
 
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use common::{Acme, start};
+use rustls_pki_types::pem::PemObject as _;
 
 #[tokio::test]
 async fn restart_keeps_pki_users_and_acme_objects() {
@@ -97,4 +100,34 @@ fn a_corrupt_pki_file_is_refused() {
         .err()
         .unwrap();
     assert!(matches!(err, sandbox::OpenError::Pki(_)), "{err}");
+}
+
+#[tokio::test]
+async fn revocations_survive_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = start(dir.path()).await;
+    let (mut acme, pem) = common::issue(&first).await;
+    let leaf = rustls_pki_types::CertificateDer::from_pem_slice(pem.as_bytes()).unwrap();
+    let payload = serde_json::json!({"certificate": URL_SAFE_NO_PAD.encode(&leaf)});
+    let revoke = acme.post(&acme.dir("revokeCert"), Some(&payload)).await;
+    assert_eq!(revoke.status, 200);
+    drop(first);
+
+    let second = start(dir.path()).await;
+    let crl = second
+        .http
+        .get(second.url("/download/v1/crl"))
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    let (_, crl) = x509_parser::parse_x509_crl(&crl).unwrap();
+    let (_, leaf) = x509_parser::parse_x509_certificate(&leaf).unwrap();
+    let serials: Vec<&[u8]> = crl
+        .iter_revoked_certificates()
+        .map(|r| r.raw_serial())
+        .collect();
+    assert_eq!(serials, [leaf.raw_serial()]);
 }

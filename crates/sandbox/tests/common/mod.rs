@@ -320,3 +320,40 @@ impl Acme {
             .await
     }
 }
+
+/// A CSR for `spc` with C, O and CN, signed with a fresh P-256 key.
+pub fn csr(spc: &str) -> Vec<u8> {
+    use pki::{CsrParams, DistinguishedName, NameAttribute, TnAuthList};
+    CsrParams::new(TnAuthList::from_spc(passport::Spc::new(spc).unwrap()))
+        .subject(
+            DistinguishedName::default()
+                .push(NameAttribute::Country, "US")
+                .push(NameAttribute::Organization, "Example Telco")
+                .push(NameAttribute::CommonName, &format!("SHAKEN {spc}")),
+        )
+        .sign_with_new_key()
+        .unwrap()
+        .der()
+        .to_vec()
+}
+
+/// The whole flow for SPC 1234 with a new account: returns the client and the PEM chain.
+pub async fn issue(running: &Running) -> (Acme, String) {
+    let mut acme = Acme::new(running).await;
+    acme.register().await;
+    let (_, order) = acme.order("MAigBhYEMTIzNA==").await;
+    let challenge = acme.challenge(&order).await;
+    let token = running
+        .spc_token("MAigBhYEMTIzNA==", &acme.fingerprint())
+        .await;
+    assert_eq!(
+        acme.answer(&challenge, &token).await.json()["status"],
+        "valid"
+    );
+    let finalized = acme.finalize(&order, &csr("1234")).await;
+    assert_eq!(finalized.status, 200);
+    let cert_url = finalized.json()["certificate"].as_str().unwrap().to_owned();
+    let download = acme.post(&cert_url, None).await;
+    assert_eq!(download.status, 200);
+    (acme, String::from_utf8(download.body).unwrap())
+}
