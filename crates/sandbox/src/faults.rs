@@ -6,7 +6,7 @@
 //!
 //! ```json
 //! {"failNext": 2, "failStatus": 503, "failTarget": "pa",
-//!  "delayMs": 0, "malformedJsonNext": 0, "expiredTokenNext": 1}
+//!  "delayMs": 0, "malformedJsonNext": 0, "expiredTokenNext": 1, "badNonceNext": 0}
 //! ```
 
 use std::time::Duration;
@@ -38,6 +38,9 @@ pub struct Faults {
     pub malformed_json_next: u32,
     /// Make this many of the next SPC tokens already expired when issued.
     pub expired_token_next: u32,
+    /// Answer `badNonce` to this many of the next ACME requests whose nonce was good (Pebble
+    /// rejects a share of good nonces; a correct client retries with the fresh nonce).
+    pub bad_nonce_next: u32,
 }
 
 /// Which API a failure is injected into.
@@ -62,6 +65,7 @@ impl Default for Faults {
             delay_ms: 0,
             malformed_json_next: 0,
             expired_token_next: 0,
+            bad_nonce_next: 0,
         }
     }
 }
@@ -87,6 +91,16 @@ impl Faults {
         Decision::Pass {
             delay: self.delay_ms,
             malform,
+        }
+    }
+
+    /// Consumes one "reject a good nonce" switch; true if this nonce must be refused.
+    pub(crate) fn take_bad_nonce(&mut self) -> bool {
+        if self.bad_nonce_next > 0 {
+            self.bad_nonce_next -= 1;
+            true
+        } else {
+            false
         }
     }
 

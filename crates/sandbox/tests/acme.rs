@@ -512,3 +512,24 @@ async fn token_for_a_ca_certificate_is_refused() {
         "atc.ca is true; this CA issues end-entity certificates only"
     );
 }
+
+#[tokio::test]
+async fn posts_must_be_jose_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let ca = start(dir.path()).await;
+    let acme = Acme::new(&ca).await;
+    let url = acme.dir("newAccount");
+    let nonce = acme.fresh_nonce().await;
+    let jws = acme.sign(&url, &nonce, Some(&json!({})));
+    let response = ca
+        .http
+        .post(&url)
+        .header("content-type", "application/json")
+        .body(serde_json::to_vec(&jws).unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 415);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["type"], format!("{ERR}malformed"));
+}

@@ -22,7 +22,7 @@ async fn faults_default_off_and_fail_next_hits_only_its_target() {
     assert_eq!(
         faults,
         json!({"failNext": 0, "failStatus": 503, "failTarget": "any", "delayMs": 0,
-               "malformedJsonNext": 0, "expiredTokenNext": 0})
+               "malformedJsonNext": 0, "expiredTokenNext": 0, "badNonceNext": 0})
     );
 
     sb.set_faults(json!({"failNext": 2, "failStatus": 500, "failTarget": "pa"}))
@@ -103,4 +103,22 @@ async fn malformed_json_and_reset() {
         .await
         .unwrap();
     assert_eq!(bad.status(), 400);
+}
+
+#[tokio::test]
+async fn bad_nonce_next_rejects_good_nonces_and_the_retry_works() {
+    let dir = tempfile::tempdir().unwrap();
+    let sb = start(dir.path()).await;
+    sb.set_faults(json!({"badNonceNext": 1})).await;
+    let mut acme = Acme::new(&sb).await;
+    let url = acme.dir("newAccount");
+    let first = acme
+        .post(&url, Some(&json!({"termsOfServiceAgreed": true})))
+        .await;
+    assert_eq!(first.problem_type(), "urn:ietf:params:acme:error:badNonce");
+    // Retry with the nonce from the error answer.
+    let retry = acme
+        .post(&url, Some(&json!({"termsOfServiceAgreed": true})))
+        .await;
+    assert_eq!(retry.status, 201);
 }

@@ -92,7 +92,7 @@ pub(crate) fn verify(
         .get("nonce")
         .and_then(Value::as_str)
         .ok_or_else(Problem::bad_nonce)?;
-    if !sandbox.nonces().redeem(nonce) {
+    if !sandbox.nonces().redeem(nonce) || sandbox.faults_lock().take_bad_nonce() {
         return Err(Problem::bad_nonce());
     }
     let url = header

@@ -15,10 +15,10 @@ mod tkauth;
 
 use axum::Router;
 use axum::extract::{Request, State};
-use axum::http::HeaderValue;
-use axum::http::header::{CACHE_CONTROL, LINK};
+use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, LINK};
+use axum::http::{HeaderValue, Method};
 use axum::middleware::{Next, from_fn_with_state};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
@@ -59,10 +59,25 @@ pub(crate) fn router(sandbox: Sandbox) -> Router {
         .route("/acme/chall/{id}", post(authz::challenge))
         .route("/acme/cert/{id}", post(certificate::download))
         .route(REVOKE_PATH, post(certificate::revoke))
+        .layer(axum::middleware::from_fn(require_jose_json))
         // Outermost: even injected failures carry a nonce.
         .layer(from_fn_with_state(sandbox.clone(), faults::ca_layer))
         .layer(from_fn_with_state(sandbox.clone(), replay_nonce))
         .with_state(sandbox)
+}
+
+/// RFC 8555 §6.2: every POST is `application/jose+json`.
+async fn require_jose_json(request: Request, next: Next) -> Response {
+    let jose = request
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/jose+json"));
+    if request.method() == Method::POST && !jose {
+        return Problem::unsupported_media_type().into_response();
+    }
+    next.run(request).await
 }
 
 /// RFC 8555 §6.5: every response carries a fresh nonce; §7.1: a `Link` to the directory.

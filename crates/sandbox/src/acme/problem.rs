@@ -78,6 +78,15 @@ impl Problem {
         Self::new(StatusCode::BAD_REQUEST, "malformed", detail)
     }
 
+    /// 415 `malformed`: a POST whose Content-Type is not `application/jose+json` (§6.2).
+    pub(crate) fn unsupported_media_type() -> Self {
+        Self::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "malformed",
+            "Content-Type must be application/jose+json",
+        )
+    }
+
     /// 404 `malformed`: no such resource (as Pebble answers).
     pub(crate) fn not_found() -> Self {
         Self::new(StatusCode::NOT_FOUND, "malformed", "no such resource")
