@@ -1,7 +1,8 @@
 #![allow(clippy::panic, clippy::unwrap_used)]
 //! Interop: a Python client we did not derive from the Rust code (`tests/interop/acme_flow.py`,
 //! urllib + `cryptography`) gets an SPC token and a certificate from the sandbox over plain
-//! HTTP on loopback. The chain it saves is then linted here.
+//! HTTP on loopback, revokes it and checks the indirect CRL. The chain it saves is then linted
+//! here.
 
 mod common;
 
@@ -33,6 +34,7 @@ async fn python_client_gets_a_token_and_a_certificate() {
     assert!(out.status.success(), "{stdout}\n{stderr}");
     assert!(stdout.starts_with("OK serial="), "{stdout}");
     assert!(stdout.contains("CN=SHAKEN 5678"), "{stdout}");
+    assert!(stdout.trim_end().ends_with("revoked"), "{stdout}");
 
     let pem = std::fs::read(&chain).unwrap();
     let certs: Vec<CertificateDer<'_>> = CertificateDer::pem_slice_iter(&pem)

@@ -4,7 +4,10 @@
 Gets an SPC token from the sandbox STI-PA with plain HTTP (urllib), then a SHAKEN certificate
 from the sandbox STI-CA with hand-built ACME JWS (RFC 8555 flattened JSON, ES256 via Python
 `cryptography`), and checks the result with `cryptography`: the leaf verifies under the
-intermediate, carries the TNAuthList for the SPC, and CN is "SHAKEN <SPC>".
+intermediate, carries the TNAuthList for the SPC, and CN is "SHAKEN <SPC>". Finally it
+revokes the certificate and checks the STI-PA's indirect CRL: signed by the CRL signer named
+in its AIA, that signer issued by the PA root, indirect, listing the serial with
+certificateIssuer = the leaf's issuer and the reason given.
 
 usage: acme_flow.py BASE_URL USER PASSWORD ACCOUNT SPC OUT_CHAIN_PEM
 """
@@ -187,7 +190,33 @@ def main():
     assert cn == f"SHAKEN {spc}", cn
     with open(out, "wb") as f:
         f.write(chain)
-    print(f"OK serial={leaf.serial_number:x} subject={leaf.subject.rfc4514_string()}")
+
+    # Revoke it and find it in the STI-PA's indirect CRL, checked with `cryptography`.
+    status, _, body = acme.post(
+        acme.directory["revokeCert"],
+        {"certificate": b64url(leaf.public_bytes(serialization.Encoding.DER)), "reason": 4},
+    )
+    expect(status, 200, body, "revokeCert")
+    status, _, der = http("GET", f"{base}/download/v1/crl")
+    expect(status, 200, der, "CRL")
+    crl = x509.load_der_x509_crl(der)
+    aia = crl.extensions.get_extension_for_class(x509.AuthorityInformationAccess).value
+    signer_url = next(d.access_location.value for d in aia
+                      if d.access_method == x509.oid.AuthorityInformationAccessOID.CA_ISSUERS)
+    signer = x509.load_pem_x509_certificate(http("GET", signer_url)[2])
+    status, _, root = http("GET", f"{base}/download/v1/certificate/sandbox-sti-pa-root.crt")
+    signer.verify_directly_issued_by(x509.load_pem_x509_certificate(root))
+    assert crl.is_signature_valid(signer.public_key()), "CRL signature"
+    assert crl.issuer == signer.subject, crl.issuer
+    idp = crl.extensions.get_extension_for_class(x509.IssuingDistributionPoint).value
+    assert idp.indirect_crl and idp.full_name[0].value == f"{base}/download/v1/crl", idp
+    entry = crl.get_revoked_certificate_by_serial_number(leaf.serial_number)
+    assert entry is not None, "revoked serial not in the CRL"
+    issuer = entry.extensions.get_extension_for_class(x509.CertificateIssuer).value
+    assert list(issuer) == [x509.DirectoryName(leaf.issuer)], issuer
+    reason = entry.extensions.get_extension_for_class(x509.CRLReason).value.reason
+    assert reason == x509.ReasonFlags.superseded, reason
+    print(f"OK serial={leaf.serial_number:x} subject={leaf.subject.rfc4514_string()} revoked")
 
 
 if __name__ == "__main__":
