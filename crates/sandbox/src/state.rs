@@ -34,8 +34,10 @@ pub struct Sandbox {
 struct Inner {
     config: SandboxConfig,
     pki: SandboxPki,
-    dir: Dir,
+    dir: Arc<Dir>,
     data: Mutex<Data>,
+    /// Version of the last snapshot written to disk.
+    written: tokio::sync::Mutex<u64>,
     nonces: Mutex<Nonces>,
     faults: Mutex<Faults>,
 }
@@ -89,7 +91,8 @@ impl Sandbox {
             inner: Arc::new(Inner {
                 config,
                 pki,
-                dir,
+                written: tokio::sync::Mutex::new(data.version),
+                dir: Arc::new(dir),
                 data: Mutex::new(data),
                 nonces: Mutex::new(Nonces::new(nonce_rng)),
                 faults: Mutex::new(Faults::default()),
@@ -158,12 +161,27 @@ impl Sandbox {
         f(&self.data_lock())
     }
 
-    /// Changes the store and persists it before returning. The write is small and done under
-    /// the lock so the file and memory never disagree.
-    pub(crate) fn update<R>(&self, f: impl FnOnce(&mut Data) -> R) -> Result<R, StoreError> {
-        let mut data = self.data_lock();
-        let result = f(&mut data);
-        self.inner.dir.write(STATE_FILE, &*data)?;
+    /// Changes the store and persists it before returning. The change is made and serialised
+    /// under the data lock; the file is written off the async workers (`spawn_blocking`) under
+    /// the writer lock, skipping a snapshot older than the last one written (a newer snapshot
+    /// holds every older change), so the file never goes back in time.
+    pub(crate) async fn update<R>(&self, f: impl FnOnce(&mut Data) -> R) -> Result<R, StoreError> {
+        let (result, snapshot, version) = {
+            let mut data = self.data_lock();
+            let result = f(&mut data);
+            data.version += 1;
+            let snapshot = serde_json::to_vec_pretty(&*data)
+                .map_err(|e| StoreError(std::io::Error::new(std::io::ErrorKind::InvalidData, e)))?;
+            (result, snapshot, data.version)
+        };
+        let mut written = self.inner.written.lock().await;
+        if version > *written {
+            let dir = Arc::clone(&self.inner.dir);
+            tokio::task::spawn_blocking(move || dir.write_bytes(STATE_FILE, &snapshot))
+                .await
+                .map_err(|e| StoreError(std::io::Error::other(e)))??;
+            *written = version;
+        }
         Ok(result)
     }
 

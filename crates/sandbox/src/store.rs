@@ -16,6 +16,9 @@ use crate::rng::SeededRng;
 /// Everything but the PKI.
 #[derive(Debug, Default, Serialize, Deserialize)]
 pub(crate) struct Data {
+    /// Bumped on every change; orders the snapshots written to disk.
+    #[serde(default)]
+    pub(crate) version: u64,
     pub(crate) rng: SeededRng,
     pub(crate) pa: PaData,
     pub(crate) acme: AcmeData,
@@ -176,6 +179,11 @@ impl Dir {
     pub(crate) fn write<T: Serialize>(&self, name: &str, value: &T) -> io::Result<()> {
         let bytes = serde_json::to_vec_pretty(value)
             .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
+        self.write_bytes(name, &bytes)
+    }
+
+    /// Writes already serialised bytes, as [`Dir::write`].
+    pub(crate) fn write_bytes(&self, name: &str, bytes: &[u8]) -> io::Result<()> {
         let tmp = self.path.join(format!("{name}.tmp"));
         let mut options = fs::OpenOptions::new();
         options.write(true).create(true).truncate(true);
@@ -185,7 +193,7 @@ impl Dir {
             options.mode(0o600);
         }
         let mut file = options.open(&tmp)?;
-        io::Write::write_all(&mut file, &bytes)?;
+        io::Write::write_all(&mut file, bytes)?;
         file.sync_all()?;
         fs::rename(&tmp, self.path.join(name))
     }

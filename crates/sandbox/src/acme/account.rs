@@ -69,11 +69,13 @@ pub(super) async fn new_account(
         status: Status::Valid,
         eab_kid,
     };
-    let id = sandbox.update(|data| {
-        let id = data.rng.id();
-        data.acme.accounts.insert(id.clone(), account.clone());
-        id
-    })?;
+    let id = sandbox
+        .update(|data| {
+            let id = data.rng.id();
+            data.acme.accounts.insert(id.clone(), account.clone());
+            id
+        })
+        .await?;
     Ok(account_response(
         &sandbox,
         StatusCode::CREATED,
@@ -137,13 +139,15 @@ pub(super) async fn get(
     }
     let deactivate = !signed.is_post_as_get()
         && signed.json()?.get("status").and_then(Value::as_str) == Some("deactivated");
-    let account = sandbox.update(|data| {
-        let account = data.acme.accounts.get_mut(&id)?;
-        if deactivate {
-            account.status = Status::Deactivated;
-        }
-        Some(account.clone())
-    })?;
+    let account = sandbox
+        .update(|data| {
+            let account = data.acme.accounts.get_mut(&id)?;
+            if deactivate {
+                account.status = Status::Deactivated;
+            }
+            Some(account.clone())
+        })
+        .await?;
     let account = account.ok_or_else(Problem::not_found)?;
     Ok(account_response(&sandbox, StatusCode::OK, &id, &account))
 }

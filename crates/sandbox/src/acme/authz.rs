@@ -85,38 +85,40 @@ pub(super) async fn challenge(
     };
     let used = sandbox.read(|data| data.acme.used_jtis.clone());
     let verdict = tkauth::validate(&token, &expect, |jti| used.contains_key(jti));
-    let authz = sandbox.update(|data| {
-        if let Ok(accepted) = &verdict {
-            data.acme.used_jtis.retain(|_, exp| *exp > now);
-            data.acme
-                .used_jtis
-                .insert(accepted.jti.clone(), accepted.exp);
-        }
-        let authz = data.acme.authorizations.get_mut(&authz_id)?;
-        let order_status = match &verdict {
-            Ok(_) => {
-                authz.status = Status::Valid;
-                authz.challenge.status = Status::Valid;
-                authz.challenge.validated = Some(now);
-                Status::Ready
+    let authz = sandbox
+        .update(|data| {
+            if let Ok(accepted) = &verdict {
+                data.acme.used_jtis.retain(|_, exp| *exp > now);
+                data.acme
+                    .used_jtis
+                    .insert(accepted.jti.clone(), accepted.exp);
             }
-            Err(rejection) => {
-                let problem = Problem::unauthorized(rejection.to_string()).to_json();
-                authz.status = Status::Invalid;
-                authz.challenge.status = Status::Invalid;
-                authz.challenge.error = Some(problem);
-                Status::Invalid
+            let authz = data.acme.authorizations.get_mut(&authz_id)?;
+            let order_status = match &verdict {
+                Ok(_) => {
+                    authz.status = Status::Valid;
+                    authz.challenge.status = Status::Valid;
+                    authz.challenge.validated = Some(now);
+                    Status::Ready
+                }
+                Err(rejection) => {
+                    let problem = Problem::unauthorized(rejection.to_string()).to_json();
+                    authz.status = Status::Invalid;
+                    authz.challenge.status = Status::Invalid;
+                    authz.challenge.error = Some(problem);
+                    Status::Invalid
+                }
+            };
+            let authz = authz.clone();
+            if let Some(order) = data.acme.orders.get_mut(&authz.order) {
+                order.status = order_status;
+                if let Some(error) = &authz.challenge.error {
+                    order.error = Some(error.clone());
+                }
             }
-        };
-        let authz = authz.clone();
-        if let Some(order) = data.acme.orders.get_mut(&authz.order) {
-            order.status = order_status;
-            if let Some(error) = &authz.challenge.error {
-                order.error = Some(error.clone());
-            }
-        }
-        Some(authz)
-    })?;
+            Some(authz)
+        })
+        .await?;
     let authz = authz.ok_or_else(Problem::not_found)?;
     Ok(challenge_response(&sandbox, &authz_id, &authz))
 }

@@ -64,34 +64,36 @@ pub(super) async fn revoke(
     let encoded = STANDARD.encode(&der);
     let issuer = STANDARD.encode(&sandbox.pki().intermediate_name);
     let now = sandbox.now();
-    let outcome = sandbox.update(|data| {
-        let Some(cert) = data
-            .acme
-            .certificates
-            .values_mut()
-            .find(|c| c.der == encoded)
-        else {
-            return Err(Problem::not_found());
-        };
-        if cert.account != account {
-            return Err(Problem::unauthorized(
-                "certificate belongs to another account",
-            ));
-        }
-        if cert.revoked {
-            return Err(Problem::already_revoked());
-        }
-        cert.revoked = true;
-        let serial = cert.serial.clone();
-        data.revoked.push(Revocation {
-            serial,
-            issuer,
-            time: now,
-            reason,
-        });
-        data.crl_number += 1;
-        Ok(())
-    })?;
+    let outcome = sandbox
+        .update(|data| {
+            let Some(cert) = data
+                .acme
+                .certificates
+                .values_mut()
+                .find(|c| c.der == encoded)
+            else {
+                return Err(Problem::not_found());
+            };
+            if cert.account != account {
+                return Err(Problem::unauthorized(
+                    "certificate belongs to another account",
+                ));
+            }
+            if cert.revoked {
+                return Err(Problem::already_revoked());
+            }
+            cert.revoked = true;
+            let serial = cert.serial.clone();
+            data.revoked.push(Revocation {
+                serial,
+                issuer,
+                time: now,
+                reason,
+            });
+            data.crl_number += 1;
+            Ok(())
+        })
+        .await?;
     outcome?;
     Ok(().into_response())
 }

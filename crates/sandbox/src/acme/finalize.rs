@@ -86,23 +86,25 @@ pub(super) async fn finalize(
         crate::rng::hex(cert.tbs_certificate.raw_serial())
     };
     let chain_pem = format!("{}{}", pem(&der), pem(&pki.ca_intermediate.der));
-    let order = sandbox.update(|data| {
-        let cert_id = data.rng.id();
-        data.acme.certificates.insert(
-            cert_id.clone(),
-            IssuedCertificate {
-                account,
-                chain_pem,
-                der: STANDARD.encode(&der),
-                serial,
-                revoked: false,
-            },
-        );
-        let order = data.acme.orders.get_mut(&id)?;
-        order.status = Status::Valid;
-        order.certificate = Some(cert_id);
-        Some(order.clone())
-    })?;
+    let order = sandbox
+        .update(|data| {
+            let cert_id = data.rng.id();
+            data.acme.certificates.insert(
+                cert_id.clone(),
+                IssuedCertificate {
+                    account,
+                    chain_pem,
+                    der: STANDARD.encode(&der),
+                    serial,
+                    revoked: false,
+                },
+            );
+            let order = data.acme.orders.get_mut(&id)?;
+            order.status = Status::Valid;
+            order.certificate = Some(cert_id);
+            Some(order.clone())
+        })
+        .await?;
     let order = order.ok_or_else(Problem::not_found)?;
     Ok(order_response(&sandbox, StatusCode::OK, &id, &order))
 }

@@ -69,43 +69,45 @@ pub(super) async fn new_order(
     let (not_before, not_after) = (time("notBefore")?, time("notAfter")?);
     let expires = sandbox.now() + ORDER_LIFETIME_SECS;
     let der = STANDARD.encode(list.to_der());
-    let (id, order) = sandbox.update(|data| {
-        let id = data.rng.id();
-        let authz_id = data.rng.id();
-        let challenge = Challenge {
-            id: data.rng.id(),
-            token: data.rng.id(),
-            status: Status::Pending,
-            validated: None,
-            error: None,
-        };
-        data.acme.authorizations.insert(
-            authz_id.clone(),
-            Authorization {
-                account: account.clone(),
-                order: id.clone(),
+    let (id, order) = sandbox
+        .update(|data| {
+            let id = data.rng.id();
+            let authz_id = data.rng.id();
+            let challenge = Challenge {
+                id: data.rng.id(),
+                token: data.rng.id(),
+                status: Status::Pending,
+                validated: None,
+                error: None,
+            };
+            data.acme.authorizations.insert(
+                authz_id.clone(),
+                Authorization {
+                    account: account.clone(),
+                    order: id.clone(),
+                    status: Status::Pending,
+                    expires,
+                    identifier: value.to_owned(),
+                    tn_auth_list: der.clone(),
+                    challenge,
+                },
+            );
+            let order = Order {
+                account,
                 status: Status::Pending,
                 expires,
                 identifier: value.to_owned(),
-                tn_auth_list: der.clone(),
-                challenge,
-            },
-        );
-        let order = Order {
-            account,
-            status: Status::Pending,
-            expires,
-            identifier: value.to_owned(),
-            tn_auth_list: der,
-            authorizations: vec![authz_id],
-            not_before,
-            not_after,
-            certificate: None,
-            error: None,
-        };
-        data.acme.orders.insert(id.clone(), order.clone());
-        (id, order)
-    })?;
+                tn_auth_list: der,
+                authorizations: vec![authz_id],
+                not_before,
+                not_after,
+                certificate: None,
+                error: None,
+            };
+            data.acme.orders.insert(id.clone(), order.clone());
+            (id, order)
+        })
+        .await?;
     Ok(order_response(&sandbox, StatusCode::CREATED, &id, &order))
 }
 

@@ -44,19 +44,21 @@ pub(super) async fn login(
     }
     let lifetime = sandbox.config().session_lifetime.as_secs();
     let expires = sandbox.now() + lifetime;
-    let token = sandbox.update(|data| {
-        let now = sandbox.now();
-        data.pa.sessions.retain(|_, s| s.expires > now);
-        let token = data.rng.token();
-        data.pa.sessions.insert(
-            token.clone(),
-            Session {
-                user_id: login.user_id,
-                expires,
-            },
-        );
-        token
-    })?;
+    let token = sandbox
+        .update(|data| {
+            let now = sandbox.now();
+            data.pa.sessions.retain(|_, s| s.expires > now);
+            let token = data.rng.token();
+            data.pa.sessions.insert(
+                token.clone(),
+                Session {
+                    user_id: login.user_id,
+                    expires,
+                },
+            );
+            token
+        })
+        .await?;
     Ok(Json(json!({
         "status": "success",
         "accessToken": token,
@@ -70,7 +72,9 @@ pub(super) async fn logout(
     headers: HeaderMap,
 ) -> Result<Json<Value>, PaError> {
     let token = access_token(&headers)?;
-    let removed = sandbox.update(|data| data.pa.sessions.remove(token).is_some())?;
+    let removed = sandbox
+        .update(|data| data.pa.sessions.remove(token).is_some())
+        .await?;
     if !removed {
         return Err(PaError::unauthenticated());
     }
