@@ -131,3 +131,44 @@ async fn revocations_survive_a_restart() {
         .collect();
     assert_eq!(serials, [leaf.raw_serial()]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_changes_all_reach_the_disk() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = start(dir.path()).await;
+    let handles: Vec<_> = (0..12)
+        .map(|_| {
+            let http = first.http.clone();
+            let url = first.url("/api/v1/auth/login");
+            tokio::spawn(async move {
+                let body: serde_json::Value = http
+                    .post(url)
+                    .json(&serde_json::json!({"userId": "alice", "password": "wonderland"}))
+                    .send()
+                    .await
+                    .unwrap()
+                    .json()
+                    .await
+                    .unwrap();
+                body["accessToken"].as_str().unwrap().to_owned()
+            })
+        })
+        .collect();
+    let mut tokens = Vec::new();
+    for handle in handles {
+        tokens.push(handle.await.unwrap());
+    }
+    drop(first);
+
+    let second = start(dir.path()).await;
+    for token in tokens {
+        let response = second
+            .http
+            .get(second.url("/api/v1/ca-list"))
+            .header("Authorization", &token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200, "session {token} was lost");
+    }
+}
