@@ -295,6 +295,10 @@ async fn csr_with_another_tn_auth_list_is_bad_csr() {
     assert_eq!(garbage.problem_type(), format!("{ERR}badCSR"));
     let ok = acme.finalize(&order, &csr("1234")).await;
     assert_eq!(ok.status, 200);
+    // One certificate per order.
+    let twice = acme.finalize(&order, &csr("1234")).await;
+    assert_eq!(twice.problem_type(), format!("{ERR}orderNotReady"));
+    assert_eq!(twice.json()["detail"], "order is valid, not ready");
 }
 
 #[tokio::test]

@@ -87,6 +87,16 @@ pub(super) async fn challenge(
     let verdict = tkauth::validate(&token, &expect, |jti| used.contains_key(jti));
     let authz = sandbox
         .update(|data| {
+            // A concurrent answer may have used the same jti since the check above.
+            let verdict = match verdict {
+                Ok(accepted) if data.acme.used_jtis.contains_key(&accepted.jti) => {
+                    Err(tkauth::TokenRejection::JtiReused { jti: accepted.jti })
+                }
+                other => other,
+            };
+            if authz_not_pending(data, &authz_id) {
+                return data.acme.authorizations.get(&authz_id).cloned();
+            }
             if let Ok(accepted) = &verdict {
                 data.acme.used_jtis.retain(|_, exp| *exp > now);
                 data.acme
@@ -121,6 +131,14 @@ pub(super) async fn challenge(
         .await?;
     let authz = authz.ok_or_else(Problem::not_found)?;
     Ok(challenge_response(&sandbox, &authz_id, &authz))
+}
+
+/// True if another request already settled the authorization.
+fn authz_not_pending(data: &crate::store::Data, id: &str) -> bool {
+    data.acme
+        .authorizations
+        .get(id)
+        .is_some_and(|a| a.challenge.status != Status::Pending)
 }
 
 fn owned_authz(sandbox: &Sandbox, id: &str, account: &str) -> Result<Authorization, Problem> {

@@ -45,11 +45,7 @@ pub(super) async fn finalize(
     let account = signed.account_id()?.to_owned();
     let order = owned_order(&sandbox, &id, &account)?;
     if order.status != Status::Ready {
-        let status = serde_json::to_value(order.status)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_owned))
-            .unwrap_or_default();
-        return Err(Problem::order_not_ready(&status));
+        return Err(Problem::order_not_ready(status_name(order.status)));
     }
     let csr = signed
         .json()?
@@ -88,6 +84,11 @@ pub(super) async fn finalize(
     let chain_pem = format!("{}{}", pem(&der), pem(&pki.ca_intermediate.der));
     let order = sandbox
         .update(|data| {
+            // A concurrent finalize may have won: issue once per order.
+            let order = data.acme.orders.get(&id)?;
+            if order.status != Status::Ready {
+                return Some(Err(order.status));
+            }
             let cert_id = data.rng.id();
             data.acme.certificates.insert(
                 cert_id.clone(),
@@ -102,11 +103,25 @@ pub(super) async fn finalize(
             let order = data.acme.orders.get_mut(&id)?;
             order.status = Status::Valid;
             order.certificate = Some(cert_id);
-            Some(order.clone())
+            Some(Ok(order.clone()))
         })
         .await?;
-    let order = order.ok_or_else(Problem::not_found)?;
+    let order = order
+        .ok_or_else(Problem::not_found)?
+        .map_err(|status| Problem::order_not_ready(status_name(status)))?;
     Ok(order_response(&sandbox, StatusCode::OK, &id, &order))
+}
+
+fn status_name(status: Status) -> &'static str {
+    match status {
+        Status::Deactivated => "deactivated",
+        Status::Invalid => "invalid",
+        Status::Pending => "pending",
+        Status::Processing => "processing",
+        Status::Ready => "ready",
+        Status::Revoked => "revoked",
+        Status::Valid => "valid",
+    }
 }
 
 /// RFC 9448 §5: the CSR's TNAuthList must equal the identifier; ATIS-1000080: P-256 key.
