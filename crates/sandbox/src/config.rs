@@ -20,6 +20,9 @@ pub struct SandboxConfig {
     pub token_lifetime: Duration,
     /// Lifetime of an STI-PA access token (default 1 hour).
     pub session_lifetime: Duration,
+    /// How long an ACME order and its authorization stay usable (default 7 days); after that
+    /// they read as `invalid`.
+    pub order_lifetime: Duration,
     /// How long a signed CA list stays valid (`exp`, default 24 hours).
     pub ca_list_lifetime: Duration,
     /// What the STI-CA hashes to compute the account key fingerprint it compares with the
@@ -68,6 +71,7 @@ impl SandboxConfig {
             certificate_validity: Duration::from_secs(7 * 86_400),
             token_lifetime: Duration::from_secs(300),
             session_lifetime: Duration::from_secs(3_600),
+            order_lifetime: Duration::from_secs(7 * 86_400),
             ca_list_lifetime: Duration::from_secs(86_400),
             fingerprint_input: FingerprintInput::default(),
             external_account: None,

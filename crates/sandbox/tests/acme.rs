@@ -537,3 +537,28 @@ async fn posts_must_be_jose_json() {
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["type"], format!("{ERR}malformed"));
 }
+
+#[tokio::test]
+async fn expired_orders_and_authorizations_are_invalid() {
+    let dir = tempfile::tempdir().unwrap();
+    let ca = common::start_with(dir.path(), |config| {
+        config.order_lifetime = std::time::Duration::ZERO;
+    })
+    .await;
+    let mut acme = Acme::new(&ca).await;
+    acme.register().await;
+    let (order_url, order) = acme.order(SPC_1234).await;
+    assert_eq!(
+        acme.post(&order_url, None).await.json()["status"],
+        "invalid"
+    );
+    let authz_url = order["authorizations"][0].as_str().unwrap().to_owned();
+    let authz = acme.post(&authz_url, None).await.json();
+    assert_eq!(authz["status"], "invalid");
+    // Answering the expired challenge changes nothing.
+    let token = ca.spc_token(SPC_1234, &acme.fingerprint()).await;
+    let answer = acme.answer(&authz["challenges"][0], &token).await;
+    assert_eq!(answer.json()["status"], "invalid");
+    let finalize = acme.finalize(&order, &csr("1234")).await;
+    assert_eq!(finalize.problem_type(), format!("{ERR}orderNotReady"));
+}

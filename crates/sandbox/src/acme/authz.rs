@@ -143,7 +143,14 @@ fn authz_not_pending(data: &crate::store::Data, id: &str) -> bool {
 
 fn owned_authz(sandbox: &Sandbox, id: &str, account: &str) -> Result<Authorization, Problem> {
     match sandbox.read(|data| data.acme.authorizations.get(id).cloned()) {
-        Some(a) if a.account == account => Ok(a),
+        Some(mut a) if a.account == account => {
+            // RFC 8555 §7.1.6: a pending authorization that expires becomes invalid.
+            if a.expires <= sandbox.now() && a.status == Status::Pending {
+                a.status = Status::Invalid;
+                a.challenge.status = Status::Invalid;
+            }
+            Ok(a)
+        }
         Some(_) => Err(Problem::unauthorized(
             "authorization belongs to another account",
         )),

@@ -16,9 +16,6 @@ use super::{AUTHZ_PATH, CERT_PATH, ORDER_PATH, Problem, rfc3339};
 use crate::Sandbox;
 use crate::store::{Authorization, Challenge, Order, Status};
 
-/// How long an order and its authorization stay usable.
-const ORDER_LIFETIME_SECS: u64 = 7 * 86_400;
-
 pub(super) async fn new_order(
     State(sandbox): State<Sandbox>,
     uri: Uri,
@@ -67,7 +64,7 @@ pub(super) async fn new_order(
         }
     };
     let (not_before, not_after) = (time("notBefore")?, time("notAfter")?);
-    let expires = sandbox.now() + ORDER_LIFETIME_SECS;
+    let expires = sandbox.now() + sandbox.config().order_lifetime.as_secs();
     let der = STANDARD.encode(list.to_der());
     let (id, order) = sandbox
         .update(|data| {
@@ -125,7 +122,15 @@ pub(super) async fn get(
 /// The order `id` if it belongs to `account`.
 pub(super) fn owned_order(sandbox: &Sandbox, id: &str, account: &str) -> Result<Order, Problem> {
     match sandbox.read(|data| data.acme.orders.get(id).cloned()) {
-        Some(order) if order.account == account => Ok(order),
+        Some(mut order) if order.account == account => {
+            // RFC 8555 §7.1.6: a pending or ready order that expires becomes invalid.
+            if order.expires <= sandbox.now()
+                && matches!(order.status, Status::Pending | Status::Ready)
+            {
+                order.status = Status::Invalid;
+            }
+            Ok(order)
+        }
         Some(_) => Err(Problem::unauthorized("order belongs to another account")),
         None => Err(Problem::not_found()),
     }
