@@ -35,8 +35,6 @@ pub(crate) struct PaData {
     pub(crate) accounts: BTreeMap<String, PaAccount>,
     /// Access token → session.
     pub(crate) sessions: BTreeMap<String, Session>,
-    /// SPC tokens issued, by `jti`, with their `exp`.
-    pub(crate) issued: BTreeMap<String, u64>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]

@@ -62,14 +62,8 @@ pub(super) async fn request(
     } else {
         now + sandbox.config().token_lifetime.as_secs()
     };
-    let jti = sandbox
-        .update(|data| {
-            data.pa.issued.retain(|_, exp| *exp + 86_400 > now);
-            let jti = data.rng.uuid();
-            data.pa.issued.insert(jti.clone(), exp);
-            jti
-        })
-        .await?;
+    // The generator's position is state: persist it so a restart does not repeat a jti.
+    let jti = sandbox.update(|data| data.rng.uuid()).await?;
     let header = json!({"alg": "ES256", "typ": "JWT", "x5u": sandbox.url(SIGNER_CERT_PATH)});
     let payload = json!({
         "exp": exp,
