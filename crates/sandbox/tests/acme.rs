@@ -562,3 +562,59 @@ async fn expired_orders_and_authorizations_are_invalid() {
     let finalize = acme.finalize(&order, &csr("1234")).await;
     assert_eq!(finalize.problem_type(), format!("{ERR}orderNotReady"));
 }
+
+#[tokio::test]
+async fn key_change_rolls_the_account_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let ca = start(dir.path()).await;
+    let mut acme = Acme::new(&ca).await;
+    acme.register().await;
+    let kid = acme.kid.clone().unwrap();
+    let url = acme.dir("keyChange");
+    let rollover = |new: &passport::SigningKey, account: &str, old: &Value| {
+        serde_json::to_value(
+            passport::FlattenedJws::sign_es256(
+                new,
+                &json!({"alg": "ES256", "jwk": new.public_jwk(), "url": url}),
+                json!({"account": account, "oldKey": old})
+                    .to_string()
+                    .as_bytes(),
+            )
+            .unwrap(),
+        )
+        .unwrap()
+    };
+    let new_key = passport::SigningKey::generate().unwrap();
+    let inner = rollover(&new_key, &kid, &acme.key.public_jwk());
+    let changed = acme.post(&url, Some(&inner)).await;
+    assert_eq!(
+        changed.status,
+        200,
+        "{}",
+        String::from_utf8_lossy(&changed.body)
+    );
+    assert_eq!(changed.location(), kid);
+
+    // The old key no longer signs for the account; the new one does.
+    let old = acme
+        .post(&acme.dir("newOrder"), Some(&json!({"identifiers": []})))
+        .await;
+    assert_eq!(old.problem_type(), format!("{ERR}malformed"));
+    let old_jwk = acme.key.public_jwk();
+    acme.key = new_key;
+    acme.order(SPC_1234).await;
+
+    // Another account cannot take that key: 409 naming its holder.
+    let mut other = Acme::new(&ca).await;
+    other.register().await;
+    let other_kid = other.kid.clone().unwrap();
+    let inner = rollover(&acme.key, &other_kid, &other.key.public_jwk());
+    let conflict = other.post(&url, Some(&inner)).await;
+    assert_eq!(conflict.status, 409);
+    assert_eq!(conflict.location(), kid);
+    // oldKey must be the current key.
+    let fresh = passport::SigningKey::generate().unwrap();
+    let inner = rollover(&fresh, &other_kid, &old_jwk);
+    let wrong_old = other.post(&url, Some(&inner)).await;
+    assert_eq!(wrong_old.problem_type(), format!("{ERR}unauthorized"));
+}

@@ -5,16 +5,18 @@ use axum::extract::State;
 use axum::http::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use super::{DIRECTORY_PATH, NEW_ACCOUNT_PATH, NEW_NONCE_PATH, NEW_ORDER_PATH, REVOKE_PATH};
+use super::{
+    DIRECTORY_PATH, KEY_CHANGE_PATH, NEW_ACCOUNT_PATH, NEW_NONCE_PATH, NEW_ORDER_PATH, REVOKE_PATH,
+};
 use crate::Sandbox;
 
 pub(super) async fn get(State(sandbox): State<Sandbox>) -> Json<Value> {
-    // keyChange is not offered (see the README's deviations).
     Json(json!({
         "newNonce": sandbox.url(NEW_NONCE_PATH),
         "newAccount": sandbox.url(NEW_ACCOUNT_PATH),
         "newOrder": sandbox.url(NEW_ORDER_PATH),
         "revokeCert": sandbox.url(REVOKE_PATH),
+        "keyChange": sandbox.url(KEY_CHANGE_PATH),
         "meta": {
             "termsOfService": sandbox.url(&format!("{DIRECTORY_PATH}#terms")),
             "externalAccountRequired": sandbox.config().external_account.is_some(),

@@ -8,6 +8,7 @@ mod certificate;
 mod directory;
 mod finalize;
 mod jws;
+mod key_change;
 mod nonce;
 mod order;
 mod problem;
@@ -34,6 +35,7 @@ pub(crate) const NEW_NONCE_PATH: &str = "/acme/new-nonce";
 pub(crate) const NEW_ACCOUNT_PATH: &str = "/acme/new-account";
 pub(crate) const NEW_ORDER_PATH: &str = "/acme/new-order";
 pub(crate) const REVOKE_PATH: &str = "/acme/revoke-cert";
+pub(crate) const KEY_CHANGE_PATH: &str = "/acme/key-change";
 /// Prefixes of object URLs; the id follows.
 pub(crate) const ACCOUNT_PATH: &str = "/acme/acct/";
 pub(crate) const ORDER_PATH: &str = "/acme/order/";
@@ -59,6 +61,7 @@ pub(crate) fn router(sandbox: Sandbox) -> Router {
         .route("/acme/chall/{id}", post(authz::challenge))
         .route("/acme/cert/{id}", post(certificate::download))
         .route(REVOKE_PATH, post(certificate::revoke))
+        .route(KEY_CHANGE_PATH, post(key_change::key_change))
         .layer(axum::middleware::from_fn(require_jose_json))
         // Outermost: even injected failures carry a nonce.
         .layer(from_fn_with_state(sandbox.clone(), faults::ca_layer))

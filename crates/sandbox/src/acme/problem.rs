@@ -73,6 +73,16 @@ impl Problem {
         Self::new(StatusCode::BAD_REQUEST, "externalAccountRequired", detail)
     }
 
+    /// 409 `malformed`: keyChange to a key another account already uses (RFC 8555 §7.3.5;
+    /// the `Location` names that account).
+    pub(crate) fn key_in_use() -> Self {
+        Self::new(
+            StatusCode::CONFLICT,
+            "malformed",
+            "the new key is already in use by an account",
+        )
+    }
+
     /// 400 `malformed`.
     pub(crate) fn malformed(detail: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, "malformed", detail)
