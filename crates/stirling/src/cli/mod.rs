@@ -6,6 +6,7 @@ use clap::{Parser, Subcommand};
 
 mod cert;
 mod passport;
+mod sandbox;
 mod serve;
 
 /// Exit code for a usage error (bad flags, unreadable files).
@@ -27,6 +28,8 @@ enum Command {
     /// Sign, verify and decode PASSporTs and SIP Identity header values.
     #[command(subcommand)]
     Passport(passport::PassportCommand),
+    /// Run a local STI-PA and STI-CA (ACME, tkauth-01) for development and tests.
+    Sandbox(sandbox::SandboxArgs),
     /// Run the service: HTTP (`/healthz`), the store and, as they land, SIP and the lifecycle.
     Serve(serve::ServeArgs),
 }
@@ -48,6 +51,7 @@ pub fn run() -> ExitCode {
     let result = match cli.command {
         Command::Cert(cmd) => cert::run(cmd),
         Command::Passport(cmd) => passport::run(cmd),
+        Command::Sandbox(args) => sandbox::run(args),
         Command::Serve(args) => serve::run(args),
     };
     match result {

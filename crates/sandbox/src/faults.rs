@@ -1,0 +1,201 @@
+//! Fault switches (test-only, like Pebble's environment variables but set at run time over
+//! the admin router). All default to zero/off, so an interop run sees a well-behaved PA/CA.
+//!
+//! `GET /sandbox/faults` shows them, `PUT /sandbox/faults` replaces them (JSON below, missing
+//! members take their defaults), `DELETE /sandbox/faults` turns all off.
+//!
+//! ```json
+//! {"failNext": 2, "failStatus": 503, "failTarget": "pa",
+//!  "delayMs": 0, "malformedJsonNext": 0, "expiredTokenNext": 1, "badNonceNext": 0}
+//! ```
+
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use serde::{Deserialize, Serialize};
+
+use crate::Sandbox;
+
+/// The fault switches.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, rename_all = "camelCase", deny_unknown_fields)]
+pub struct Faults {
+    /// Fail this many of the next requests to `fail_target` with `fail_status`.
+    pub fail_next: u32,
+    /// The HTTP status of injected failures (default 503).
+    pub fail_status: u16,
+    /// Which API the injected failures hit.
+    pub fail_target: FaultTarget,
+    /// Delay every PA and CA response by this many milliseconds.
+    pub delay_ms: u64,
+    /// Truncate the JSON body of this many of the next PA/CA responses.
+    pub malformed_json_next: u32,
+    /// Make this many of the next SPC tokens already expired when issued.
+    pub expired_token_next: u32,
+    /// Answer `badNonce` to this many of the next ACME requests whose nonce was good (Pebble
+    /// rejects a share of good nonces; a correct client retries with the fresh nonce).
+    pub bad_nonce_next: u32,
+}
+
+/// Which API a failure is injected into.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FaultTarget {
+    /// Either API.
+    #[default]
+    Any,
+    /// The STI-CA (ACME).
+    Ca,
+    /// The STI-PA.
+    Pa,
+}
+
+impl Default for Faults {
+    fn default() -> Self {
+        Self {
+            fail_next: 0,
+            fail_status: 503,
+            fail_target: FaultTarget::Any,
+            delay_ms: 0,
+            malformed_json_next: 0,
+            expired_token_next: 0,
+            bad_nonce_next: 0,
+        }
+    }
+}
+
+/// What the fault layer decided for one request.
+enum Decision {
+    Fail(StatusCode),
+    Pass { delay: u64, malform: bool },
+}
+
+impl Faults {
+    fn decide(&mut self, api: FaultTarget) -> Decision {
+        if self.fail_next > 0 && (self.fail_target == FaultTarget::Any || self.fail_target == api) {
+            self.fail_next -= 1;
+            return Decision::Fail(
+                StatusCode::from_u16(self.fail_status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE),
+            );
+        }
+        let malform = self.malformed_json_next > 0;
+        if malform {
+            self.malformed_json_next -= 1;
+        }
+        Decision::Pass {
+            delay: self.delay_ms,
+            malform,
+        }
+    }
+
+    /// Consumes one "reject a good nonce" switch; true if this nonce must be refused.
+    pub(crate) fn take_bad_nonce(&mut self) -> bool {
+        if self.bad_nonce_next > 0 {
+            self.bad_nonce_next -= 1;
+            true
+        } else {
+            false
+        }
+    }
+
+    /// Consumes one "expired token" switch; true if this token must be born expired.
+    pub(crate) fn take_expired_token(&mut self) -> bool {
+        if self.expired_token_next > 0 {
+            self.expired_token_next -= 1;
+            true
+        } else {
+            false
+        }
+    }
+}
+
+/// Middleware for the PA's routes.
+pub(crate) async fn pa_layer(
+    State(sandbox): State<Sandbox>,
+    request: Request,
+    next: Next,
+) -> Response {
+    apply(sandbox, FaultTarget::Pa, request, next).await
+}
+
+/// Middleware for the CA's routes.
+pub(crate) async fn ca_layer(
+    State(sandbox): State<Sandbox>,
+    request: Request,
+    next: Next,
+) -> Response {
+    apply(sandbox, FaultTarget::Ca, request, next).await
+}
+
+async fn apply(sandbox: Sandbox, api: FaultTarget, request: Request, next: Next) -> Response {
+    let decision = sandbox.faults_lock().decide(api);
+    match decision {
+        Decision::Fail(status) => injected_failure(api, status),
+        Decision::Pass { delay, malform } => {
+            if delay > 0 {
+                tokio::time::sleep(Duration::from_millis(delay)).await;
+            }
+            let response = next.run(request).await;
+            if malform {
+                truncate(response).await
+            } else {
+                response
+            }
+        }
+    }
+}
+
+/// The body of an injected failure, in the API's own error format.
+fn injected_failure(api: FaultTarget, status: StatusCode) -> Response {
+    match api {
+        FaultTarget::Ca => crate::acme::Problem::injected(status).into_response(),
+        FaultTarget::Any | FaultTarget::Pa => crate::pa::PaError::injected(status).into_response(),
+    }
+}
+
+/// Keeps the status and headers but cuts the body in half: malformed JSON.
+async fn truncate(response: Response) -> Response {
+    let (mut parts, body) = response.into_parts();
+    let bytes = axum::body::to_bytes(body, 1 << 20)
+        .await
+        .unwrap_or_default();
+    let cut = bytes.slice(..bytes.len() / 2);
+    parts.headers.remove(header::CONTENT_LENGTH);
+    Response::from_parts(parts, Body::from(cut))
+}
+
+/// `/sandbox/faults`.
+pub(crate) fn admin_router(sandbox: Sandbox) -> Router {
+    Router::new()
+        .route("/sandbox/faults", get(show).put(replace).delete(reset))
+        .with_state(sandbox)
+}
+
+async fn show(State(sandbox): State<Sandbox>) -> axum::Json<Faults> {
+    axum::Json(sandbox.faults())
+}
+
+async fn replace(State(sandbox): State<Sandbox>, body: axum::body::Bytes) -> Response {
+    match serde_json::from_slice::<Faults>(&body) {
+        Ok(faults) => {
+            sandbox.set_faults(faults.clone());
+            axum::Json(faults).into_response()
+        }
+        Err(e) => (
+            StatusCode::BAD_REQUEST,
+            axum::Json(serde_json::json!({"status": "failed", "message": e.to_string()})),
+        )
+            .into_response(),
+    }
+}
+
+async fn reset(State(sandbox): State<Sandbox>) -> axum::Json<Faults> {
+    sandbox.set_faults(Faults::default());
+    axum::Json(Faults::default())
+}

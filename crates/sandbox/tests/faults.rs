@@ -1,0 +1,124 @@
+#![allow(clippy::panic, clippy::unwrap_used)]
+//! The admin router's fault switches: off by default, each one observable, resettable.
+
+mod common;
+
+use common::{Acme, start};
+use serde_json::{Value, json};
+
+#[tokio::test]
+async fn faults_default_off_and_fail_next_hits_only_its_target() {
+    let dir = tempfile::tempdir().unwrap();
+    let sb = start(dir.path()).await;
+    let faults: Value = sb
+        .http
+        .get(sb.url("/sandbox/faults"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        faults,
+        json!({"failNext": 0, "failStatus": 503, "failTarget": "any", "delayMs": 0,
+               "malformedJsonNext": 0, "expiredTokenNext": 0, "badNonceNext": 0})
+    );
+
+    sb.set_faults(json!({"failNext": 2, "failStatus": 500, "failTarget": "pa"}))
+        .await;
+    // The CA is not hit.
+    let directory = sb.http.get(sb.url("/acme/directory")).send().await.unwrap();
+    assert_eq!(directory.status(), 200);
+    for _ in 0..2 {
+        let login = sb
+            .http
+            .post(sb.url("/api/v1/auth/login"))
+            .json(&json!({"userId": "alice", "password": "wonderland"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(login.status(), 500);
+        let body: Value = login.json().await.unwrap();
+        assert_eq!(
+            body,
+            json!({"status": "failed", "message": "sandbox fault injected"})
+        );
+    }
+    // Exhausted: back to normal.
+    sb.login("alice", "wonderland").await;
+
+    sb.set_faults(json!({"failNext": 1, "failTarget": "ca"}))
+        .await;
+    let failed = sb.http.get(sb.url("/acme/directory")).send().await.unwrap();
+    assert_eq!(failed.status(), 503);
+    assert_eq!(failed.headers()["content-type"], "application/problem+json");
+    // Injected failures still carry a fresh nonce (RFC 8555 §6.5).
+    assert!(failed.headers().contains_key("replay-nonce"));
+    assert_eq!(
+        sb.http
+            .get(sb.url("/acme/directory"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+}
+
+#[tokio::test]
+async fn malformed_json_and_reset() {
+    let dir = tempfile::tempdir().unwrap();
+    let sb = start(dir.path()).await;
+    sb.set_faults(json!({"malformedJsonNext": 1, "delayMs": 1}))
+        .await;
+    let body = sb
+        .http
+        .get(sb.url("/acme/directory"))
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    assert!(serde_json::from_slice::<Value>(&body).is_err());
+    assert!(!body.is_empty());
+    // The next answer is whole again.
+    let acme = Acme::new(&sb).await;
+    assert!(acme.directory["newNonce"].is_string());
+
+    let reset = sb
+        .http
+        .delete(sb.url("/sandbox/faults"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reset.status(), 200);
+    assert_eq!(sb.sandbox.faults(), sandbox::Faults::default());
+    let bad = sb
+        .http
+        .put(sb.url("/sandbox/faults"))
+        .json(&json!({"noSuchSwitch": 1}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), 400);
+}
+
+#[tokio::test]
+async fn bad_nonce_next_rejects_good_nonces_and_the_retry_works() {
+    let dir = tempfile::tempdir().unwrap();
+    let sb = start(dir.path()).await;
+    sb.set_faults(json!({"badNonceNext": 1})).await;
+    let mut acme = Acme::new(&sb).await;
+    let url = acme.dir("newAccount");
+    let first = acme
+        .post(&url, Some(&json!({"termsOfServiceAgreed": true})))
+        .await;
+    assert_eq!(first.problem_type(), "urn:ietf:params:acme:error:badNonce");
+    // Retry with the nonce from the error answer.
+    let retry = acme
+        .post(&url, Some(&json!({"termsOfServiceAgreed": true})))
+        .await;
+    assert_eq!(retry.status, 201);
+}
