@@ -13,9 +13,22 @@
 //! so this crate does not depend on the PKI crate.
 
 mod clock;
+mod sti_pa;
+mod trust_list;
 mod x5u;
 
 pub use clock::{Clock, SystemClock};
+pub use sti_pa::{
+    AccessToken, Atc, Fingerprint, FingerprintError, FingerprintInput, MAX_CRL_BYTES,
+    MAX_JSON_BYTES, MAX_SIGNER_CHAIN_BYTES, Secret, SpcTokenResponse, StiPaBuildError, StiPaClient,
+    StiPaConfig, StiPaError,
+};
+pub use trust_list::{
+    CA_LIST_EXP_MARGIN, CaListRefresh, CrlPolicy, CrlRefresh, CrlSigner, CrlUnavailable, LastGood,
+    MIN_REFRESH_GAP, NoUsableCrl, Revocation, STI_PA_ROOT_PEM, TrustList, TrustListConfig,
+    TrustListError, TrustState, TrustStore, ca_list_refresh_at, crl_refresh_at, retry_delay,
+    sti_pa_production_roots,
+};
 pub use x5u::{
     DangerousX5uConfig, Expiring, FetchError, ForbiddenRange, X5U_MAX_BODY_BYTES,
     X5U_MAX_CERTIFICATES, X5U_MIN_TTL, X5uBuildError, X5uCache, X5uConfig, X5uError, X5uFetcher,
