@@ -9,8 +9,16 @@
 //! front of it: one fetch per URL however many calls wait for it, a TTL of at least 24 h that
 //! never outlives the leaf certificate, and a short negative cache for failures.
 //!
-//! Chain validation is not done here: the cache is generic over a caller-supplied validator,
-//! so this crate does not depend on the PKI crate.
+//! [`StiPaClient`] speaks the STI-PA API (`reference/standards.md` §4, iconectiv shapes, hosts
+//! from configuration): login, SPC token requests with the account key [`Fingerprint`], the
+//! signed CA list, the CRL and the STI-PA signer certificates. [`TrustList`] uses it to keep a
+//! [`TrustStore`] of verifier trust anchors and the STI-PA CRL fresh: each object is checked
+//! against the pinned STI-PA root ([`STI_PA_ROOT_PEM`]) before it is swapped in, and the last
+//! good copy is kept on disk for restarts without network. Passwords and tokens are
+//! [`Secret`]s and [`AccessToken`]s whose `Debug` prints a placeholder.
+//!
+//! Chain validation of x5u bodies is not done here: the cache is generic over a caller-supplied validator,
+//! so the x5u cache does not depend on the PKI crate (the trust list does).
 
 mod clock;
 mod sti_pa;

@@ -528,3 +528,39 @@ async fn config_and_errors_do_not_leak_the_password() {
     let error = list.refresh_ca_list().await.unwrap_err();
     assert!(!format!("{error} {error:?}").contains("leaky-password-123"));
 }
+
+#[tokio::test]
+async fn unchanged_list_keeps_the_epoch_a_new_one_bumps_it() -> TestResult {
+    let s = Setup::new().await;
+    let list = s.list();
+    list.refresh_ca_list().await?;
+    assert_eq!(list.store().epoch(), 1);
+    list.refresh_ca_list().await?;
+    assert_eq!(list.store().epoch(), 1);
+    s.server
+        .serve_list(s.pki.good_list(&s.server, 2), s.pki.list_signer.pem());
+    list.refresh_ca_list().await?;
+    assert_eq!(list.store().epoch(), 2);
+    Ok(())
+}
+
+#[tokio::test]
+async fn scheduler_installs_list_and_crl_then_stops_on_shutdown() -> TestResult {
+    let s = Setup::new().await;
+    let list = s.list_with(s.config(), CrlPolicy::Strict);
+    let (stop, shutdown) = tokio::sync::watch::channel(false);
+    let task = list.clone().spawn(shutdown);
+    let store = list.store().clone();
+    while !(store.current().ca_list().is_some() && store.current().crl().is_some()) {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(matches!(
+        store.revocation(at(TEST_TIME))?,
+        Revocation::Checked(_)
+    ));
+    s.leaf_chain()
+        .verify(store.current().anchors(), at(TEST_TIME), None)?;
+    stop.send(true)?;
+    task.await?;
+    Ok(())
+}

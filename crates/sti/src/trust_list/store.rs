@@ -136,6 +136,8 @@ impl TrustStore {
     }
 
     /// Installs a verified CA list and its anchors, unless it is older than the one held.
+    /// Re-installing the list already held changes nothing, not even the epoch, so the daily
+    /// refresh of an unchanged list does not clear x5u caches.
     pub(crate) fn install_ca_list(
         &self,
         list: CaList,
@@ -144,13 +146,16 @@ impl TrustStore {
         self.swap(|held| {
             if let Some(held_list) = &held.ca_list {
                 list.may_replace(held_list)?;
+                if **held_list == list {
+                    return Ok(None);
+                }
             }
-            Ok(TrustState {
+            Ok(Some(TrustState {
                 anchors: Arc::new(anchors),
                 ca_list: Some(Arc::new(list)),
                 crl: held.crl.clone(),
                 epoch: 0,
-            })
+            }))
         })
     }
 
@@ -165,26 +170,28 @@ impl TrustStore {
                     held: held_crl.this_update().as_secs(),
                 });
             }
-            Ok(TrustState {
+            Ok(Some(TrustState {
                 anchors: held.anchors.clone(),
                 ca_list: held.ca_list.clone(),
                 crl: Some(Arc::new(crl)),
                 epoch: 0,
-            })
+            }))
         })
     }
 
     /// Builds the next state from the held one under the write lock (no I/O inside), then
-    /// bumps the epoch.
+    /// bumps the epoch; `None` from `next` keeps the held state.
     fn swap(
         &self,
-        next: impl FnOnce(&TrustState) -> Result<TrustState, TrustListError>,
+        next: impl FnOnce(&TrustState) -> Result<Option<TrustState>, TrustListError>,
     ) -> Result<(), TrustListError> {
         let mut guard = match self.current.write() {
             Ok(guard) => guard,
             Err(poisoned) => poisoned.into_inner(),
         };
-        let mut state = next(&guard)?;
+        let Some(mut state) = next(&guard)? else {
+            return Ok(());
+        };
         state.epoch = self.epoch.fetch_add(1, Ordering::AcqRel) + 1;
         *guard = Arc::new(state);
         Ok(())
