@@ -252,6 +252,12 @@ async fn last_good_is_reloaded_after_a_restart_without_network() -> TestResult {
     let list = s.list_with(config, CrlPolicy::Strict);
     list.refresh_ca_list().await?;
     list.refresh_crl().await?;
+    // Written by rename: only the two final files, no temporary left behind.
+    let mut files: Vec<String> = std::fs::read_dir(dir.path())?
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    files.sort();
+    assert_eq!(files, ["ca-list.json", "crl.json"]);
 
     // "Restart": a new store and list, and the STI-PA is gone.
     let client = s.server.client();

@@ -90,7 +90,8 @@ impl TrustList {
     /// signer chain named by the JWS `x5u`, validate it to the pinned STI-PA root, verify the
     /// JWS, refuse an expired list or one older than the held list, swap it in, save it.
     ///
-    /// One login and one request per step; nothing is retried here.
+    /// One login and one request per step; nothing is retried here. When only saving fails
+    /// ([`TrustListError::Persist`]), the new list is already in use.
     pub async fn refresh_ca_list(&self) -> Result<CaListRefresh, TrustListError> {
         let token = self
             .client
@@ -118,7 +119,8 @@ impl TrustList {
     /// Fetches, verifies and installs the STI-PA CRL (§3.5): the signer (per
     /// [`TrustListConfig::crl_signer`]) must chain to the pinned STI-PA root, the CRL's
     /// distribution point must be the configured URL, and a CRL older than the held one is
-    /// refused. Saves it as last good.
+    /// refused. Saves it as last good; when only saving fails ([`TrustListError::Persist`]),
+    /// the new CRL is already in use.
     pub async fn refresh_crl(&self) -> Result<CrlRefresh, TrustListError> {
         let body = self.client.crl(&self.config.crl_url).await?;
         let signer_chain = match &self.config.crl_signer {
@@ -180,6 +182,9 @@ impl TrustList {
     /// the CA list at once and then per [`ca_list_refresh_at`], the CRL at once and then per
     /// [`crl_refresh_at`], each retried per [`retry_delay`] after a failure. Failures are
     /// logged (never with secrets) and leave the held state in place.
+    ///
+    /// Call [`load_last_good`](Self::load_last_good) first at start-up, so verification has
+    /// anchors even while the STI-PA is unreachable.
     pub fn spawn(self: Arc<Self>, mut shutdown: watch::Receiver<bool>) -> JoinHandle<()> {
         tokio::spawn(async move {
             let jitter = RandomState::new();
