@@ -33,9 +33,9 @@ pub use sti_pa::{
 };
 pub use trust_list::{
     CA_LIST_EXP_MARGIN, CaListRefresh, CrlPolicy, CrlRefresh, CrlSigner, CrlUnavailable, LastGood,
-    MIN_REFRESH_GAP, NoUsableCrl, Revocation, STI_PA_ROOT_PEM, TrustList, TrustListConfig,
-    TrustListError, TrustState, TrustStore, ca_list_refresh_at, crl_refresh_at, retry_delay,
-    sti_pa_production_roots,
+    MIN_REFRESH_GAP, NoUsableCaList, NoUsableCrl, Revocation, STI_PA_ROOT_PEM, TrustList,
+    TrustListConfig, TrustListError, TrustState, TrustStore, ca_list_refresh_at, crl_refresh_at,
+    retry_delay, sti_pa_production_roots,
 };
 pub use x5u::{
     DangerousX5uConfig, Expiring, FetchError, ForbiddenRange, X5U_MAX_BODY_BYTES,

@@ -10,8 +10,8 @@ use std::time::Duration;
 use pa::{PaPki, PaServer, TestClock, TestResult, USER, at, password};
 use pki::{CaListError, CertificateChain, ChainError};
 use sti::{
-    CrlPolicy, CrlSigner, CrlUnavailable, NoUsableCrl, Revocation, Secret, StiPaError, TrustList,
-    TrustListConfig, TrustListError, TrustStore,
+    CrlPolicy, CrlSigner, CrlUnavailable, NoUsableCaList, NoUsableCrl, Revocation, Secret,
+    StiPaError, TrustList, TrustListConfig, TrustListError, TrustStore,
 };
 use stirling_test::{CertOptions, CrlEntry, TEST_TIME, TestCert};
 
@@ -533,6 +533,25 @@ async fn config_and_errors_do_not_leak_the_password() {
     assert!(!debug.contains("leaky-password-123"));
     let error = list.refresh_ca_list().await.unwrap_err();
     assert!(!format!("{error} {error:?}").contains("leaky-password-123"));
+}
+
+#[tokio::test]
+async fn anchors_are_withheld_before_the_first_list_and_after_exp() -> TestResult {
+    let s = Setup::new().await;
+    let list = s.list();
+    let store = list.store();
+    assert_eq!(
+        store.anchors(at(TEST_TIME)).unwrap_err(),
+        NoUsableCaList::Missing
+    );
+    let done = list.refresh_ca_list().await?;
+    let anchors = store.anchors(at(done.exp))?;
+    s.leaf_chain().verify(&anchors, at(TEST_TIME), None)?;
+    assert_eq!(
+        store.anchors(at(done.exp + 1)).unwrap_err(),
+        NoUsableCaList::Expired { exp: done.exp }
+    );
+    Ok(())
 }
 
 #[tokio::test]

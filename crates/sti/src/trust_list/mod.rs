@@ -5,6 +5,8 @@
 //! * [`TrustStore`] holds the current anchors and CRL behind a short read lock; verifiers take
 //!   an `Arc` snapshot and never hold the lock across I/O. Its epoch changes whenever either
 //!   changes, so an x5u cache of validated chains knows when to clear.
+//!   [`TrustStore::anchors`] withholds the anchors of an expired list and
+//!   [`TrustStore::revocation`] applies the [`CrlPolicy`]; both errors mean SIP 437.
 //! * [`TrustList`] does the refreshing as plain async functions
 //!   ([`refresh_ca_list`](TrustList::refresh_ca_list), [`refresh_crl`](TrustList::refresh_crl),
 //!   [`load_last_good`](TrustList::load_last_good)); [`TrustList::spawn`] runs them on a
@@ -26,4 +28,6 @@ pub use refresh::{CaListRefresh, CrlRefresh, LastGood, TrustList};
 pub use schedule::{
     CA_LIST_EXP_MARGIN, MIN_REFRESH_GAP, ca_list_refresh_at, crl_refresh_at, retry_delay,
 };
-pub use store::{CrlPolicy, CrlUnavailable, NoUsableCrl, Revocation, TrustState, TrustStore};
+pub use store::{
+    CrlPolicy, CrlUnavailable, NoUsableCaList, NoUsableCrl, Revocation, TrustState, TrustStore,
+};

@@ -48,6 +48,21 @@ pub struct NoUsableCrl {
     pub reason: CrlUnavailable,
 }
 
+/// Why no usable trust anchors are available (the verifier answers 437).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum NoUsableCaList {
+    /// The held CA list's `exp` has passed and no newer list could be fetched (§4.3: honour
+    /// `exp`).
+    #[error("ca list expired at {exp}")]
+    Expired {
+        /// The held list's `exp`, seconds since the epoch.
+        exp: u64,
+    },
+    /// No CA list has been loaded or fetched.
+    #[error("no ca list held")]
+    Missing,
+}
+
 /// One immutable state of the trust list.
 #[derive(Debug, Default)]
 pub struct TrustState {
@@ -115,6 +130,19 @@ impl TrustStore {
     /// The CRL policy.
     pub fn policy(&self) -> CrlPolicy {
         self.policy
+    }
+
+    /// The trust anchors for a verification at `now`: those of the held CA list, unless
+    /// there is none or it has expired.
+    pub fn anchors(&self, now: UnixTime) -> Result<Arc<TrustAnchors>, NoUsableCaList> {
+        let state = self.current();
+        match &state.ca_list {
+            None => Err(NoUsableCaList::Missing),
+            Some(list) if now.as_secs() > list.exp() => {
+                Err(NoUsableCaList::Expired { exp: list.exp() })
+            }
+            Some(_) => Ok(state.anchors.clone()),
+        }
     }
 
     /// The revocation input for a verification at `now`, under the store's [`CrlPolicy`].
