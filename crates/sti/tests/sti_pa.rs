@@ -222,3 +222,35 @@ async fn errors_and_debug_never_show_the_password() {
         );
     }
 }
+
+#[tokio::test]
+async fn signer_chain_size_is_capped() -> TestResult {
+    let server = PaServer::start().await;
+    let url = server.url("/download/v1/certificate/signer.crt");
+    server.state.served.lock().unwrap().signer_pem = Some("A".repeat(64 * 1024));
+    assert_eq!(server.client().signer_chain(&url).await?.len(), 64 * 1024);
+    server.state.served.lock().unwrap().signer_pem = Some("A".repeat(64 * 1024 + 1));
+    assert!(matches!(
+        server.client().signer_chain(&url).await,
+        Err(StiPaError::TooLarge {
+            limit: sti::MAX_SIGNER_CHAIN_BYTES
+        })
+    ));
+    Ok(())
+}
+
+#[tokio::test]
+async fn success_status_with_failed_body_is_a_rejection() -> TestResult {
+    let server = PaServer::start().await;
+    let client = server.client();
+    let token = client.login(USER, &password()).await?;
+    server.state.served.lock().unwrap().token_status = Some((
+        200,
+        json!({"status": "failed", "message": "Account is suspended"}),
+    ));
+    match client.spc_token(&token, "281K", &atc()).await {
+        Err(StiPaError::BadRequest { message }) => assert_eq!(message, "Account is suspended"),
+        other => panic!("{other:?}"),
+    }
+    Ok(())
+}

@@ -589,3 +589,17 @@ async fn scheduler_installs_list_and_crl_then_stops_on_shutdown() -> TestResult 
     task.await?;
     Ok(())
 }
+
+#[tokio::test]
+async fn pem_crl_is_accepted_like_der() -> TestResult {
+    let s = Setup::new().await;
+    let der = s.pki.crl(
+        &s.server.crl_url(),
+        vec![CrlEntry::for_cert(&s.pki.sti_ca.leaf)],
+    );
+    s.server
+        .serve_crl(Some(stirling_test::crl_pem(&der).into_bytes()));
+    let done = s.list().refresh_crl().await?;
+    assert_eq!(done.entries, 1);
+    Ok(())
+}
