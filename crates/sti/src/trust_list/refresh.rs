@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use passport::UnixTime;
-use pki::{CaList, CertificateChain, TrustAnchors, UnverifiedCaList, UnverifiedCrl};
+use pki::{CaList, CertificateChain, CrlError, TrustAnchors, UnverifiedCaList, UnverifiedCrl};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
@@ -131,7 +131,7 @@ impl TrustList {
             CrlSigner::Pem(pem) => pem.clone(),
             CrlSigner::Url(url) => self.client.signer_chain(url).await?,
         };
-        let refresh = self.install_crl(&body, &signer_chain)?;
+        let (refresh, body, signer_chain) = self.install_crl(body, signer_chain).await?;
         if let Some(dir) = &self.config.state_dir {
             let saved = SavedCrl {
                 crl: body,
@@ -167,12 +167,13 @@ impl TrustList {
         }
         if let Some(saved) = persist::load_crl(dir).await? {
             let path = dir.join(persist::CRL_FILE);
-            let refresh =
-                self.install_crl(&saved.crl, &saved.signer_chain)
-                    .map_err(|e| match e {
-                        TrustListError::CrlRollback { .. } => e,
-                        other => persist::unusable(&path, other),
-                    })?;
+            let (refresh, _, _) = self
+                .install_crl(saved.crl, saved.signer_chain)
+                .await
+                .map_err(|e| match e {
+                    TrustListError::CrlRollback { .. } => e,
+                    other => persist::unusable(&path, other),
+                })?;
             loaded.crl = Some(refresh);
         }
         Ok(loaded)
@@ -291,13 +292,27 @@ impl TrustList {
         Ok((list, anchors, skipped))
     }
 
-    fn install_crl(&self, body: &[u8], signer_chain: &[u8]) -> Result<CrlRefresh, TrustListError> {
+    /// Parses and verifies a CRL off the runtime (up to 2 MiB and a million entries is CPU
+    /// work, STYLE §5), then installs it. Returns the buffers for saving.
+    async fn install_crl(
+        &self,
+        body: Vec<u8>,
+        signer_chain: Vec<u8>,
+    ) -> Result<(CrlRefresh, Vec<u8>, Vec<u8>), TrustListError> {
         let now = self.clock.now();
-        let crl = UnverifiedCrl::from_bytes(body)?.verify(
-            signer_chain,
-            &self.config.sti_pa_roots,
-            now,
-        )?;
+        let roots = self.config.sti_pa_roots.clone();
+        let (crl, body, signer_chain) = tokio::task::spawn_blocking(move || {
+            let crl = UnverifiedCrl::from_bytes(&body)
+                .and_then(|crl| crl.verify(&signer_chain, &roots, now));
+            (crl, body, signer_chain)
+        })
+        .await
+        // The task only fails if the parser panicked: treat the CRL as malformed.
+        .unwrap_or_else(|_| {
+            let failed = CrlError::Malformed("crl verification task failed".into());
+            (Err(failed), Vec::new(), Vec::new())
+        });
+        let crl = crl?;
         if let Some(found) = crl.distribution_point()
             && found != self.config.crl_url
         {
@@ -312,7 +327,7 @@ impl TrustList {
             entries: crl.len(),
         };
         self.store.install_crl(crl)?;
-        Ok(refresh)
+        Ok((refresh, body, signer_chain))
     }
 
     fn ca_list_signer(&self) -> Option<Arc<Vec<u8>>> {
