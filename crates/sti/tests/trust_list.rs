@@ -603,3 +603,30 @@ async fn pem_crl_is_accepted_like_der() -> TestResult {
     assert_eq!(done.entries, 1);
     Ok(())
 }
+
+#[tokio::test]
+async fn der_signer_certificate_is_accepted() -> TestResult {
+    let s = Setup::new().await;
+    s.server.state.served.lock().unwrap().signer_der = Some(s.pki.list_signer.der().to_vec());
+    let done = s.list().refresh_ca_list().await?;
+    assert_eq!(done.sequence, 1);
+    Ok(())
+}
+
+#[tokio::test]
+async fn crl_signer_may_be_fetched_from_a_url() -> TestResult {
+    let s = Setup::new().await;
+    let mut crl = stirling_test::IndirectCrl::new(Vec::new());
+    crl.distribution_point = Some(s.server.crl_url());
+    s.server.serve_crl(Some(crl.sign(&s.pki.list_signer)));
+    let mut config = s.config();
+    config.crl_signer = CrlSigner::Url(s.server.url("/download/v1/certificate/signer.crt"));
+    let list = s.list_with(config, CrlPolicy::Strict);
+    list.refresh_crl().await?;
+    assert_eq!(s.server.hits("signer"), 1);
+    assert!(matches!(
+        list.store().revocation(at(TEST_TIME))?,
+        Revocation::Checked(_)
+    ));
+    Ok(())
+}

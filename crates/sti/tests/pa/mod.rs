@@ -137,6 +137,8 @@ impl PaPki {
 pub struct Served {
     pub ca_list: Option<String>,
     pub signer_pem: Option<String>,
+    /// Served instead of `signer_pem` when set: the signer as DER (a `.crt` download).
+    pub signer_der: Option<Vec<u8>>,
     pub crl: Option<Vec<u8>>,
     pub big_crl: bool,
     pub token_status: Option<(u16, Value)>,
@@ -269,7 +271,14 @@ async fn crl(State(state): State<PaState>, headers: HeaderMap) -> Response {
 
 async fn signer(State(state): State<PaState>) -> Response {
     state.hit("signer");
-    match state.served.lock().unwrap().signer_pem.clone() {
+    let (pem, der) = {
+        let served = state.served.lock().unwrap();
+        (served.signer_pem.clone(), served.signer_der.clone())
+    };
+    if let Some(der) = der {
+        return ([(header::CONTENT_TYPE, "application/pkix-cert")], der).into_response();
+    }
+    match pem {
         Some(pem) => (
             [(header::CONTENT_TYPE, "application/pem-certificate-chain")],
             pem,
