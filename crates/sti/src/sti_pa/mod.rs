@@ -9,6 +9,7 @@ mod client;
 mod error;
 mod fingerprint;
 mod secret;
+mod spc_token;
 
 pub use client::{
     Atc, MAX_CRL_BYTES, MAX_JSON_BYTES, MAX_SIGNER_CHAIN_BYTES, SpcTokenResponse, StiPaClient,
@@ -17,3 +18,4 @@ pub use client::{
 pub use error::{StiPaBuildError, StiPaError};
 pub use fingerprint::{Fingerprint, FingerprintError, FingerprintInput};
 pub use secret::{AccessToken, Secret};
+pub use spc_token::{MIN_SPC_TOKEN_LIFETIME, SpcTokenError, VerifiedSpcToken};
