@@ -12,6 +12,21 @@
 //!   [`load_last_good`](TrustList::load_last_good)); [`TrustList::spawn`] runs them on a
 //!   schedule ([`ca_list_refresh_at`], [`crl_refresh_at`], [`retry_delay`]).
 //!
+//! Decisions, and why:
+//!
+//! * The last good files are a cache, not a source of trust: on load they are verified again
+//!   (signer to the pinned root, signature, `exp`) exactly as a fresh download would be.
+//! * A CA list with a lower `sequence`, or a CRL with an older `thisUpdate`, is refused: a
+//!   replayed object must not undo a removal or a revocation. The same list again is a no-op
+//!   and keeps the epoch, so a daily refresh does not flush x5u caches.
+//! * A `trustList` entry that is a certificate but cannot be an anchor (e.g. an RSA key) is
+//!   skipped and counted ([`CaListRefresh::skipped`]) rather than failing the whole list.
+//! * Nothing retries inside a refresh. The scheduler backs off with jitter, and after a 401 or
+//!   403 waits a full CA list interval: the password will not fix itself, and hammering the
+//!   STI-PA login can lock the API user.
+//! * An expired list's anchors are withheld ([`TrustStore::anchors`]) rather than trusted
+//!   past `exp`; the CRL's absence is governed by [`CrlPolicy`].
+//!
 //! Trust is rooted in a pinned STI-PA root ([`STI_PA_ROOT_PEM`]) that authenticates the CA
 //! list signer and the CRL signer; the STI-PA root itself never becomes an STI-CA anchor.
 
