@@ -34,6 +34,7 @@ mod csr;
 mod name;
 mod pem;
 mod profile;
+mod signer;
 mod tn_auth_list;
 mod trust_anchors;
 

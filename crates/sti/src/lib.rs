@@ -9,13 +9,34 @@
 //! front of it: one fetch per URL however many calls wait for it, a TTL of at least 24 h that
 //! never outlives the leaf certificate, and a short negative cache for failures.
 //!
-//! Chain validation is not done here: the cache is generic over a caller-supplied validator,
-//! so this crate does not depend on the PKI crate.
+//! [`StiPaClient`] speaks the STI-PA API (`reference/standards.md` §4, iconectiv shapes, hosts
+//! from configuration): login, SPC token requests with the account key [`Fingerprint`], the
+//! signed CA list, the CRL and the STI-PA signer certificates. [`TrustList`] uses it to keep a
+//! [`TrustStore`] of verifier trust anchors and the STI-PA CRL fresh: each object is checked
+//! against the pinned STI-PA root ([`STI_PA_ROOT_PEM`]) before it is swapped in, and the last
+//! good copy is kept on disk for restarts without network. Passwords and tokens are
+//! [`Secret`]s and [`AccessToken`]s whose `Debug` prints a placeholder.
+//!
+//! Chain validation of x5u bodies is not done here: the cache is generic over a caller-supplied validator,
+//! so the x5u cache does not depend on the PKI crate (the trust list does).
 
 mod clock;
+mod sti_pa;
+mod trust_list;
 mod x5u;
 
 pub use clock::{Clock, SystemClock};
+pub use sti_pa::{
+    AccessToken, Atc, Fingerprint, FingerprintError, FingerprintInput, MAX_CRL_BYTES,
+    MAX_JSON_BYTES, MAX_SIGNER_CHAIN_BYTES, MIN_SPC_TOKEN_LIFETIME, Secret, SpcTokenError,
+    SpcTokenResponse, StiPaBuildError, StiPaClient, StiPaConfig, StiPaError, VerifiedSpcToken,
+};
+pub use trust_list::{
+    CA_LIST_EXP_MARGIN, CaListRefresh, CrlPolicy, CrlRefresh, CrlSigner, CrlUnavailable, LastGood,
+    MIN_REFRESH_GAP, NoUsableCaList, NoUsableCrl, Revocation, STI_PA_ROOT_PEM, TrustList,
+    TrustListConfig, TrustListError, TrustState, TrustStore, ca_list_refresh_at, crl_refresh_at,
+    retry_delay, sti_pa_production_roots,
+};
 pub use x5u::{
     DangerousX5uConfig, Expiring, FetchError, ForbiddenRange, X5U_MAX_BODY_BYTES,
     X5U_MAX_CERTIFICATES, X5U_MIN_TTL, X5uBuildError, X5uCache, X5uConfig, X5uError, X5uFetcher,
