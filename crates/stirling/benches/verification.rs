@@ -51,7 +51,7 @@ fn verification(c: &mut Criterion) {
     let anchors = TrustAnchors::from_pem(pki.root.pem().as_bytes()).unwrap();
     let verifier = Verifier::new(
         &config,
-        Arc::new(FixedTrust::new(anchors.clone())),
+        Arc::new(FixedTrust::new(anchors.clone(), None)),
         Arc::new(At(TEST_TIME + 5)),
         60,
     )

@@ -11,7 +11,8 @@
 //! the freshness check has an `iat` within 60 s of now, so validity "at `iat`" and "now"
 //! differ by at most that; the cache never keeps a chain past its earliest notAfter.
 
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use passport::{
     Checks, IdentityHeader, Ppt, SipFailure, TelephoneNumber, UnixTime, VerifiedPassport,
@@ -19,7 +20,10 @@ use passport::{
 };
 use pki::{CertificateChain, ChainError, RevocationList, TrustAnchors, VerifiedChain};
 use rustls_pki_types::CertificateDer;
-use sti::{Clock, Expiring, FetchError, X5uBuildError, X5uCache, X5uConfig, X5uError, X5uFetcher};
+use sti::{
+    Clock, Expiring, FetchError, Revocation, TrustStore, X5uBuildError, X5uCache, X5uConfig,
+    X5uError, X5uFetcher,
+};
 
 /// Why a PASSporT did not verify.
 #[derive(Clone, Debug, thiserror::Error)]
@@ -33,6 +37,13 @@ pub enum VerificationFailure {
     /// The Identity header or the PASSporT itself.
     #[error("{0}")]
     Passport(#[from] passport::Error),
+    /// The verifier has no usable trust data: no current CA list, or (strict CRL policy) no
+    /// current CRL.
+    #[error("no usable trust data: {reason}")]
+    TrustUnavailable {
+        /// What is missing.
+        reason: String,
+    },
 }
 
 impl VerificationFailure {
@@ -40,8 +51,8 @@ impl VerificationFailure {
     pub fn sip_failure(&self) -> SipFailure {
         match self {
             // ATIS-1000082 E17: "Failed to authenticate CA" → 437, the credential was
-            // evaluated and found untrusted.
-            Self::Chain(_) => SipFailure {
+            // evaluated and found untrusted; without trust data none can be trusted either.
+            Self::Chain(_) | Self::TrustUnavailable { .. } => SipFailure {
                 code: 437,
                 reason: "Unsupported Credential",
                 verstat: Verstat::TnValidationFailed,
@@ -61,7 +72,7 @@ impl VerificationFailure {
     fn stage(&self) -> u8 {
         match self {
             Self::Fetch(_) => 20,
-            Self::Chain(_) => 25,
+            Self::Chain(_) | Self::TrustUnavailable { .. } => 25,
             Self::Passport(e) => match e.stage() {
                 s @ 0..=2 => s * 10,
                 s => s * 10 + 10,
@@ -118,45 +129,64 @@ impl Expiring for TrustedSigner {
     }
 }
 
+/// What chains are validated against at one moment.
+#[derive(Clone, Debug)]
+pub struct TrustSnapshot {
+    /// The STI-CA certificates of the current CA list.
+    pub anchors: Arc<TrustAnchors>,
+    /// The current CRL; `None` when none is held and the policy allows verifying without.
+    pub revocation: Option<Arc<RevocationList>>,
+}
+
 /// Where the verifier gets trust anchors and revocation data; the trust list implements it.
 pub trait TrustSource: Send + Sync {
-    /// The current anchors.
-    fn anchors(&self) -> Arc<TrustAnchors>;
-    /// The current revocation list, if any.
-    fn revocation(&self) -> Option<Arc<RevocationList>>;
+    /// The anchors and CRL to validate with at `now`, or why there are none usable.
+    fn snapshot(&self, now: UnixTime) -> Result<TrustSnapshot, VerificationFailure>;
+    /// Changes whenever the anchors or the CRL change, so validated chains can be dropped.
+    fn epoch(&self) -> u64;
 }
 
 /// A fixed set of anchors and optional CRL, for the CLI, tests and simple deployments.
-#[derive(Debug, Default)]
-pub struct FixedTrust {
-    anchors: RwLock<Arc<TrustAnchors>>,
-    revocation: RwLock<Option<Arc<RevocationList>>>,
-}
+#[derive(Debug)]
+pub struct FixedTrust(TrustSnapshot);
 
 impl FixedTrust {
-    /// Trust exactly `anchors`, without revocation data.
-    pub fn new(anchors: TrustAnchors) -> Self {
-        Self {
-            anchors: RwLock::new(Arc::new(anchors)),
-            revocation: RwLock::new(None),
-        }
+    /// Trust exactly `anchors`, checking revocation against `revocation` when given.
+    pub fn new(anchors: TrustAnchors, revocation: Option<RevocationList>) -> Self {
+        Self(TrustSnapshot {
+            anchors: Arc::new(anchors),
+            revocation: revocation.map(Arc::new),
+        })
     }
 }
 
 impl TrustSource for FixedTrust {
-    fn anchors(&self) -> Arc<TrustAnchors> {
-        // A poisoned lock still holds a valid Arc: keep serving it.
-        match self.anchors.read() {
-            Ok(a) => a.clone(),
-            Err(poisoned) => poisoned.into_inner().clone(),
-        }
+    fn snapshot(&self, _now: UnixTime) -> Result<TrustSnapshot, VerificationFailure> {
+        Ok(self.0.clone())
     }
 
-    fn revocation(&self) -> Option<Arc<RevocationList>> {
-        match self.revocation.read() {
-            Ok(r) => r.clone(),
-            Err(poisoned) => poisoned.into_inner().clone(),
-        }
+    fn epoch(&self) -> u64 {
+        0
+    }
+}
+
+impl TrustSource for TrustStore {
+    fn snapshot(&self, now: UnixTime) -> Result<TrustSnapshot, VerificationFailure> {
+        let untrusted = |reason: String| VerificationFailure::TrustUnavailable { reason };
+        let anchors = self.anchors(now).map_err(|e| untrusted(e.to_string()))?;
+        let revocation = match self.revocation(now).map_err(|e| untrusted(e.to_string()))? {
+            Revocation::Checked(crl) => Some(crl),
+            // CrlPolicy::Soft: verify without revocation data rather than fail every call.
+            Revocation::Unchecked(_) => None,
+        };
+        Ok(TrustSnapshot {
+            anchors,
+            revocation,
+        })
+    }
+
+    fn epoch(&self) -> u64 {
+        TrustStore::epoch(self)
     }
 }
 
@@ -204,7 +234,10 @@ pub struct CallParties<'a> {
 
 /// The STI-VS: x5u cache, trust source and clock.
 pub struct Verifier {
-    cache: X5uCache<TrustedSigner, ChainError>,
+    cache: X5uCache<TrustedSigner, VerificationFailure>,
+    trust: Arc<dyn TrustSource>,
+    /// The trust epoch the cached chains were validated under.
+    epoch: AtomicU64,
     clock: Arc<dyn Clock>,
     freshness_secs: u64,
 }
@@ -219,18 +252,21 @@ impl Verifier {
         freshness_secs: u64,
     ) -> Result<Self, X5uBuildError> {
         let fetcher = X5uFetcher::new(config)?;
-        let validation_clock = clock.clone();
+        let (validation_clock, validation_trust) = (clock.clone(), trust.clone());
         let cache = X5uCache::new(config, fetcher, clock.clone(), move |certs| {
-            let revocation = trust.revocation();
-            TrustedSigner::validate(
+            let now = validation_clock.now();
+            let snapshot = validation_trust.snapshot(now)?;
+            Ok(TrustedSigner::validate(
                 certs,
-                &trust.anchors(),
-                validation_clock.now(),
-                revocation.as_deref(),
-            )
+                &snapshot.anchors,
+                now,
+                snapshot.revocation.as_deref(),
+            )?)
         });
         Ok(Self {
             cache,
+            epoch: AtomicU64::new(trust.epoch()),
+            trust,
             clock,
             freshness_secs,
         })
@@ -243,6 +279,11 @@ impl Verifier {
 
     /// Verifies the Identity header fields of one request.
     pub async fn verify(&self, identity_fields: &[&str], parties: CallParties<'_>) -> Verification {
+        // New anchors or a new CRL invalidate every validated chain (one atomic load per call).
+        let epoch = self.trust.epoch();
+        if self.epoch.swap(epoch, Ordering::AcqRel) != epoch {
+            self.cache.clear();
+        }
         let values = match IdentityHeader::split(identity_fields.iter().copied()) {
             Ok(values) if values.is_empty() => return Verification::no_identity(),
             Ok(values) => values,
@@ -294,7 +335,7 @@ impl Verifier {
             .await
             .map_err(|e| match e {
                 X5uError::Fetch(f) => VerificationFailure::Fetch(f),
-                X5uError::Validation(c) => VerificationFailure::Chain(c),
+                X5uError::Validation(failure) => failure,
             })?;
         let verified = passport.verify(signer.key(), checks)?;
         Ok((verified, signer))

@@ -11,8 +11,16 @@ use passport::{
 };
 use pki::TrustAnchors;
 use rustls::RootCertStore;
+use std::sync::Mutex;
 use sti::{Clock, DangerousX5uConfig, X5uConfig};
-use stirling::verification::{CallParties, FixedTrust, Verification, Verifier};
+
+use pki::UnverifiedCrl;
+use sti::{CrlPolicy, TrustStore};
+use stirling::verification::{
+    CallParties, FixedTrust, TrustSnapshot, TrustSource, Verification, VerificationFailure,
+    Verifier,
+};
+use stirling_test::{CertOptions, CrlEntry, IndirectCrl, TestCert};
 use stirling_test::{FixedHttpsServer, TEST_TIME, TestPki};
 
 #[derive(Debug)]
@@ -53,6 +61,10 @@ async fn setup(anchor_pem: Option<String>, now: u64) -> Setup {
 }
 
 fn verifier_for(server: &FixedHttpsServer, anchors: TrustAnchors, now: u64) -> Verifier {
+    verifier_with(server, Arc::new(FixedTrust::new(anchors, None)), now)
+}
+
+fn verifier_with(server: &FixedHttpsServer, trust: Arc<dyn TrustSource>, now: u64) -> Verifier {
     let mut roots = RootCertStore::empty();
     roots.add(server.tls_root().clone()).unwrap();
     let config = X5uConfig {
@@ -63,13 +75,7 @@ fn verifier_for(server: &FixedHttpsServer, anchors: TrustAnchors, now: u64) -> V
         },
         ..X5uConfig::default()
     };
-    Verifier::new(
-        &config,
-        Arc::new(FixedTrust::new(anchors)),
-        Arc::new(At(now)),
-        60,
-    )
-    .unwrap()
+    Verifier::new(&config, trust, Arc::new(At(now)), 60).unwrap()
 }
 
 fn tn(s: &str) -> TelephoneNumber {
@@ -226,4 +232,116 @@ async fn the_numbers_must_match() {
         )
         .await;
     assert_eq!(code(&v), Some(438));
+}
+
+#[tokio::test]
+async fn a_revoked_leaf_is_437() {
+    let s = setup(None, TEST_TIME + 5).await;
+    let pa_root = TestCert::self_signed(&CertOptions::root("STI-PA Root Certificate"));
+    let crl_signer = pa_root.issue(&CertOptions::crl_signer("STI-PA CRL"));
+    let crl = IndirectCrl::new(vec![CrlEntry::for_cert(&s.pki.leaf)]).sign(&crl_signer);
+    let revocation = UnverifiedCrl::from_bytes(&crl)
+        .unwrap()
+        .verify(
+            crl_signer.pem().as_bytes(),
+            &TrustAnchors::from_pem(pa_root.pem().as_bytes()).unwrap(),
+            UnixTime::since_unix_epoch(Duration::from_secs(TEST_TIME)),
+        )
+        .unwrap();
+    let anchors = TrustAnchors::from_pem(s.pki.root.pem().as_bytes()).unwrap();
+    let verifier = verifier_with(
+        &s.server,
+        Arc::new(FixedTrust::new(anchors, Some(revocation))),
+        TEST_TIME + 5,
+    );
+    let identity = s
+        .signer
+        .identity_header(Ppt::Shaken, &claims(TEST_TIME))
+        .unwrap();
+    let v = verify(&verifier, &[&identity]).await;
+    assert_eq!(
+        (code(&v), v.verstat),
+        (Some(437), Verstat::TnValidationFailed)
+    );
+    assert!(
+        matches!(v.failure, Some(VerificationFailure::Chain(_))),
+        "{:?}",
+        v.failure
+    );
+}
+
+#[tokio::test]
+async fn without_a_ca_list_nothing_is_trusted() {
+    let s = setup(None, TEST_TIME + 5).await;
+    let verifier = verifier_with(
+        &s.server,
+        Arc::new(TrustStore::new(CrlPolicy::Soft)),
+        TEST_TIME + 5,
+    );
+    let identity = s
+        .signer
+        .identity_header(Ppt::Shaken, &claims(TEST_TIME))
+        .unwrap();
+    let v = verify(&verifier, &[&identity]).await;
+    assert_eq!(
+        (code(&v), v.verstat),
+        (Some(437), Verstat::TnValidationFailed)
+    );
+    assert!(
+        matches!(
+            v.failure,
+            Some(VerificationFailure::TrustUnavailable { .. })
+        ),
+        "{:?}",
+        v.failure
+    );
+}
+
+/// Trust whose anchors a test can replace, bumping the epoch like the trust list does.
+struct Switchable {
+    snapshot: Mutex<(TrustSnapshot, u64)>,
+}
+
+impl TrustSource for Switchable {
+    fn snapshot(&self, _now: UnixTime) -> Result<TrustSnapshot, VerificationFailure> {
+        Ok(self.snapshot.lock().unwrap().0.clone())
+    }
+
+    fn epoch(&self) -> u64 {
+        self.snapshot.lock().unwrap().1
+    }
+}
+
+#[tokio::test]
+async fn new_trust_data_clears_validated_chains() {
+    let s = setup(None, TEST_TIME + 5).await;
+    let snapshot = |anchors: TrustAnchors| TrustSnapshot {
+        anchors: Arc::new(anchors),
+        revocation: None,
+    };
+    let trust = Arc::new(Switchable {
+        snapshot: Mutex::new((
+            snapshot(TrustAnchors::from_pem(s.pki.root.pem().as_bytes()).unwrap()),
+            1,
+        )),
+    });
+    let verifier = verifier_with(&s.server, trust.clone(), TEST_TIME + 5);
+    let identity = s
+        .signer
+        .identity_header(Ppt::Shaken, &claims(TEST_TIME))
+        .unwrap();
+    assert_eq!(
+        verify(&verifier, &[&identity]).await.verstat,
+        Verstat::TnValidationPassed
+    );
+    // The CA is dropped from the list: the cached chain must not keep passing.
+    let other = TrustAnchors::from_pem(TestPki::new().root.pem().as_bytes()).unwrap();
+    *trust.snapshot.lock().unwrap() = (snapshot(other), 2);
+    let v = verify(&verifier, &[&identity]).await;
+    assert_eq!(code(&v), Some(437));
+    assert_eq!(
+        s.server.requests(),
+        2,
+        "re-fetched and re-validated after the change"
+    );
 }
