@@ -21,6 +21,7 @@
 //! so the x5u cache does not depend on the PKI crate (the trust list does).
 
 mod clock;
+mod https;
 mod sti_pa;
 mod trust_list;
 mod x5u;

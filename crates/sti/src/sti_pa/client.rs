@@ -3,7 +3,6 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use reqwest::redirect::Policy;
 use reqwest::{Client, RequestBuilder, Response, StatusCode, Url, header};
 use rustls::RootCertStore;
 use serde_json::{Value, json};
@@ -96,22 +95,8 @@ impl StiPaClient {
                 url: base.to_string(),
             });
         }
-        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-        let mut tls = rustls::ClientConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
+        let client = crate::https::strict_client(config.roots.clone(), config.timeout)
             .map_err(StiPaBuildError::Tls)?
-            .with_root_certificates(config.roots.clone())
-            .with_no_client_auth();
-        tls.alpn_protocols = vec![b"http/1.1".to_vec()];
-        let client = Client::builder()
-            .tls_backend_preconfigured(tls)
-            .http1_only()
-            .redirect(Policy::none())
-            .no_proxy()
-            .https_only(true)
-            .referer(false)
-            .connect_timeout(config.timeout)
-            .timeout(config.timeout)
             .build()
             .map_err(StiPaBuildError::Http)?;
         Ok(Self {

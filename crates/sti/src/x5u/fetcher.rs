@@ -5,7 +5,6 @@ use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use reqwest::redirect::Policy;
 use reqwest::{Client, StatusCode, Url, header};
 use rustls_pki_types::CertificateDer;
 
@@ -43,29 +42,15 @@ impl X5uFetcher {
     ///
     /// When the TLS or HTTP client cannot be built.
     pub fn new(config: &X5uConfig) -> Result<Self, X5uBuildError> {
-        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-        let mut tls = rustls::ClientConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .map_err(X5uBuildError::Tls)?
-            .with_root_certificates(config.roots.clone())
-            .with_no_client_auth();
-        tls.alpn_protocols = vec![b"http/1.1".to_vec()];
         let danger = Arc::new(config.danger.clone());
         let mut headers = header::HeaderMap::new();
         headers.insert(
             header::ACCEPT,
             header::HeaderValue::from_static("application/pem-certificate-chain"),
         );
-        let client = Client::builder()
+        let client = crate::https::strict_client(config.roots.clone(), config.timeout)
+            .map_err(X5uBuildError::Tls)?
             .default_headers(headers)
-            .tls_backend_preconfigured(tls)
-            .http1_only()
-            .redirect(Policy::none())
-            .no_proxy()
-            .https_only(true)
-            .referer(false)
-            .connect_timeout(config.timeout)
-            .timeout(config.timeout)
             .pool_max_idle_per_host(4)
             .dns_resolver(FilteringResolver {
                 danger: danger.clone(),
