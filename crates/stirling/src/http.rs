@@ -3,6 +3,7 @@
 //! [`router`] is kept apart from serving so tests drive it in-process with `oneshot`. Each area
 //! (admin API, ATIS-1000082, certificate repository) will add its own `router()` merged here.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::{FromRequest, MatchedPath, Request, State};
@@ -16,6 +17,7 @@ use tower_http::trace::TraceLayer;
 
 use crate::entry::FieldError;
 use crate::store::{Store, StoreError};
+use sti::Clock;
 
 /// How long `/healthz` waits for the store before calling it unavailable.
 const HEALTH_STORE_TIMEOUT: Duration = Duration::from_secs(2);
@@ -25,12 +27,15 @@ const HEALTH_STORE_TIMEOUT: Duration = Duration::from_secs(2);
 pub struct AppState {
     /// The store.
     pub store: Store,
+    /// The service's clock (a seam tests replace).
+    pub clock: Arc<dyn Clock>,
 }
 
 /// Builds the whole HTTP application on `state`.
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
+        .merge(crate::repository::router())
         .layer(middleware::from_fn(log_errors))
         .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
             let route = req

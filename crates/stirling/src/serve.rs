@@ -41,6 +41,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
 
     let app = router(AppState {
         store: store.clone(),
+        clock: Arc::new(sti::SystemClock),
     });
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let mut server = tokio::spawn(async move {

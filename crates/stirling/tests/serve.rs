@@ -25,7 +25,10 @@ async fn sqlite_state(dir: &tempfile::TempDir) -> AppState {
     let key = Arc::new(MasterKey::from_bytes(&[1u8; 32]).unwrap());
     let store = Store::connect(&url, 2, key).await.unwrap();
     store.migrate().await.unwrap();
-    AppState { store }
+    AppState {
+        store,
+        clock: Arc::new(sti::SystemClock),
+    }
 }
 
 async fn get(app: axum::Router, uri: &str) -> (StatusCode, serde_json::Value) {
@@ -76,7 +79,14 @@ async fn healthz_names_the_postgres_backend() {
     let store = Store::connect("postgres://root@127.0.0.1:5432/test", 1, key)
         .await
         .unwrap();
-    let (status, body) = get(router(AppState { store }), "/healthz").await;
+    let (status, body) = get(
+        router(AppState {
+            store,
+            clock: Arc::new(sti::SystemClock),
+        }),
+        "/healthz",
+    )
+    .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(body["store"]["backend"], "postgres");
 }

@@ -145,6 +145,7 @@ on_both_backends!(
     concurrent_activations_leave_exactly_one_active,
     schema_refuses_a_second_active_version,
     deleting_a_tenant_removes_its_entries,
+    published_chains_are_served_until_they_expire,
 );
 
 fn t(secs: u64) -> UnixTime {
@@ -877,5 +878,38 @@ async fn deleting_a_tenant_removes_its_entries(ctx: Ctx) {
     assert_eq!(
         store.certificate(&keep, &keep_cert).await.unwrap().id,
         keep_cert
+    );
+}
+
+async fn published_chains_are_served_until_they_expire(ctx: Ctx) {
+    let store = &ctx.store;
+    let (tenant, cert) = tenant_with_entry(store, "acme").await;
+    let key = SigningKey::generate().unwrap();
+    let v = store
+        .insert_version(&tenant, &cert, &version_of(&key, "cr/709J/a.pem"), t(10))
+        .await
+        .unwrap();
+    // Pending versions are served (the self-check fetches before activation).
+    let published = store
+        .published_chain("cr/709J/a.pem", t(2_000))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(published.chain_pem, CHAIN);
+    assert_eq!(published.not_after, v.not_after);
+    assert!(
+        store
+            .published_chain("cr/709J/b.pem", t(2_000))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    // Not after its notAfter.
+    assert!(
+        store
+            .published_chain("cr/709J/a.pem", v.not_after)
+            .await
+            .unwrap()
+            .is_none()
     );
 }

@@ -28,7 +28,7 @@ mod versions;
 pub use certificates::CertificateEntry;
 pub use events::{CertificateEvent, EventOutcome, NewEvent};
 pub use tenants::{NewTenant, Tenant};
-pub use versions::{CertificateVersion, NewVersion, VersionState};
+pub use versions::{CertificateVersion, NewVersion, PublishedChain, VersionState};
 
 /// Migrations embedded in the binary, run by [`Store::migrate`] at start-up.
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");

@@ -103,6 +103,15 @@ pub struct CertificateVersion {
     pub created_at: UnixTime,
 }
 
+/// What the certificate repository serves for one path.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PublishedChain {
+    /// The chain, PEM, end-entity first.
+    pub chain_pem: String,
+    /// End of the end-entity certificate's validity.
+    pub not_after: UnixTime,
+}
+
 /// The columns a [`CertificateVersion`] is read from (never the sealed key); `v` is the table.
 macro_rules! version_columns {
     () => {
@@ -229,6 +238,33 @@ impl Store {
         .await?
         .as_ref()
         .map(version_from_row)
+        .transpose()
+    }
+
+    /// The chain published at `repository_path`, if that version has not expired at `now`.
+    ///
+    /// The certificate repository is public: this is the one version query not scoped to a
+    /// tenant. Pending versions are served too, so the self-check can fetch a chain before it
+    /// is activated; retired ones until they expire, for calls signed just before a switch.
+    pub async fn published_chain(
+        &self,
+        repository_path: &str,
+        now: UnixTime,
+    ) -> Result<Option<PublishedChain>, StoreError> {
+        let row = sqlx::query(
+            "SELECT chain_pem, not_after FROM certificate_versions \
+             WHERE repository_path = $1 AND not_after > $2",
+        )
+        .bind(repository_path)
+        .bind(to_db_time(now)?)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|row| {
+            Ok(PublishedChain {
+                chain_pem: row.try_get("chain_pem")?,
+                not_after: time_column(&row, "not_after")?,
+            })
+        })
         .transpose()
     }
 
