@@ -8,6 +8,7 @@ pub mod cli;
 pub mod config;
 pub mod entry;
 pub mod http;
+pub mod lifecycle;
 pub mod repository;
 pub mod secrets;
 pub mod serve;
