@@ -35,8 +35,30 @@ pub struct Config {
     /// set, `secrets.master_key_file` is not read. Default: unset.
     pub master_key: Option<SecretString>,
     /// Sandbox mode: embedded defaults for development and tests (the master key file is
-    /// generated on first start). Set by `--sandbox`. Default: `false`.
+    /// generated on first start, the sandbox STI-PA/STI-CA run in-process). Set by
+    /// `--sandbox`. Default: `false`.
     pub sandbox: bool,
+    /// The embedded sandbox STI-PA/STI-CA, started only in sandbox mode.
+    pub embedded_sandbox: EmbeddedSandboxConfig,
+}
+
+/// The sandbox STI-PA/STI-CA that `--sandbox` runs in-process on its own listener.
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct EmbeddedSandboxConfig {
+    /// Address of its plain-HTTP listener; keep it on loopback. Default: `127.0.0.1:8444`.
+    pub listen: SocketAddr,
+    /// Directory of its PKI and state (kept across restarts). Default: `stirling-sandbox`.
+    pub state_dir: PathBuf,
+}
+
+impl Default for EmbeddedSandboxConfig {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8444)),
+            state_dir: PathBuf::from("stirling-sandbox"),
+        }
+    }
 }
 
 /// The HTTP listener.

@@ -39,6 +39,13 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         .context("reading the HTTP listener's address")?;
     tracing::info!(%addr, "listening");
 
+    // In sandbox mode the local STI-PA/STI-CA run in-process on their own listener; they stop
+    // with the process.
+    let sandbox = match config.sandbox {
+        true => Some(start_embedded_sandbox(&config).await?),
+        false => None,
+    };
+
     let app = router(AppState {
         store: store.clone(),
         clock: Arc::new(sti::SystemClock),
@@ -79,8 +86,47 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     {
         tracing::warn!("store connections did not close in time");
     }
+    if let Some(task) = sandbox {
+        task.abort();
+    }
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Opens (or creates) the sandbox state and serves its STI-PA and STI-CA.
+async fn start_embedded_sandbox(config: &Config) -> anyhow::Result<tokio::task::JoinHandle<()>> {
+    let settings = &config.embedded_sandbox;
+    if !settings.listen.ip().is_loopback() {
+        anyhow::bail!(
+            "embedded_sandbox.listen {} is not loopback; the sandbox serves plain HTTP",
+            settings.listen
+        );
+    }
+    let listener = TcpListener::bind(settings.listen)
+        .await
+        .with_context(|| format!("binding the sandbox listener to {}", settings.listen))?;
+    let addr = listener.local_addr().context("sandbox listener address")?;
+    let base_url = format!("http://{addr}");
+    let dir = settings.state_dir.clone();
+    let sandbox_config = sandbox::SandboxConfig::new(base_url.clone());
+    // Opening reads and may create key files: off the runtime's worker threads.
+    let opened = tokio::task::spawn_blocking(move || {
+        sandbox::Sandbox::open(&dir, sandbox_config, &sandbox::Seed::demo())
+    })
+    .await
+    .context("sandbox task")?
+    .map_err(|e| anyhow::anyhow!("opening the sandbox state: {e:?}"))?;
+    let app = sandbox::router(opened.clone()).merge(sandbox::admin_router(opened));
+    tracing::warn!(
+        sti_pa = %format!("{base_url}/api/v1"),
+        acme_directory = %format!("{base_url}/acme/directory"),
+        "SANDBOX STI-PA and STI-CA running in-process: NOT FOR PRODUCTION"
+    );
+    Ok(tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, app).await {
+            tracing::error!(error = %e, "sandbox listener failed");
+        }
+    }))
 }
 
 /// The master key from `master_key` (environment) or the key file, generated when allowed.

@@ -200,9 +200,11 @@ impl Running {
 fn toml_in(dir: &tempfile::TempDir, extra_http: &str) -> String {
     format!(
         "[http]\nlisten = \"127.0.0.1:0\"\n{extra_http}\n[store]\nurl = \"sqlite://{}?mode=rwc\"\n\
-         [secrets]\nmaster_key_file = \"{}\"\n",
+         [secrets]\nmaster_key_file = \"{}\"\n\
+         [embedded_sandbox]\nlisten = \"127.0.0.1:0\"\nstate_dir = \"{}\"\n",
         dir.path().join("stirling.db").display(),
-        dir.path().join("master.key").display()
+        dir.path().join("master.key").display(),
+        dir.path().join("sandbox").display()
     )
 }
 
@@ -307,4 +309,38 @@ fn serve_without_a_master_key_outside_the_sandbox_fails() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("master.key does not exist"), "{stderr}");
     assert!(!dir.path().join("master.key").exists());
+}
+
+#[test]
+fn serve_sandbox_runs_the_sti_pa_and_sti_ca_in_process() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut running = Running::start(&dir, &toml_in(&dir, ""));
+    let directory: String = loop {
+        let line = running
+            .lines
+            .recv_timeout(PATIENCE)
+            .unwrap_or_else(|e| panic!("no sandbox line ({e}); log: {:#?}", running.log));
+        running.log.push(line.clone());
+        if let Some(rest) = line.split("acme_directory=").nth(1) {
+            break rest.split_whitespace().next().unwrap().to_owned();
+        }
+    };
+    let url = directory.strip_prefix("http://").unwrap();
+    let (host, path) = url.split_once('/').unwrap();
+    let (status, body) = http_get(host.parse().unwrap(), &format!("/{path}"));
+    assert_eq!(status, "HTTP/1.1 200 OK");
+    let body: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert!(
+        body["newOrder"]
+            .as_str()
+            .unwrap()
+            .starts_with("http://127.0.0.1:")
+    );
+    assert!(
+        dir.path().join("sandbox").join("pki.json").exists(),
+        "state kept in state_dir"
+    );
+    let (status, log) = running.terminate();
+    assert!(status.success(), "exit {status:?}; log: {log}");
+    assert!(log.contains("NOT FOR PRODUCTION"), "{log}");
 }
