@@ -12,5 +12,6 @@ pub mod lifecycle;
 pub mod repository;
 pub mod secrets;
 pub mod serve;
+pub mod signing;
 pub mod store;
 pub mod verification;
