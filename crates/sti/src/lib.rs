@@ -9,11 +9,24 @@
 //! front of it: one fetch per URL however many calls wait for it, a TTL of at least 24 h that
 //! never outlives the leaf certificate, and a short negative cache for failures.
 //!
-//! Chain validation is not done here: the cache is generic over a caller-supplied validator,
-//! so this crate does not depend on the PKI crate.
+//! Chain validation is not done here: the cache is generic over a caller-supplied validator.
+//!
+//! The ACME client ([`AcmeClient`]) orders STI certificates from an STI-CA: a TNAuthList
+//! identifier authorized by a tkauth-01 challenge answered with an SPC token
+//! (`reference/standards.md` §5). It reads TNAuthList with the PKI crate.
 
+mod acme;
 mod clock;
 mod x5u;
+
+pub use acme::{
+    ACME_MAX_BODY_BYTES, Account, AcmeClient, AcmeConfig, AcmeError, Authorization,
+    AuthorizationStatus, Challenge, ChallengeStatus, DangerousAcmeConfig, Directory, DirectoryMeta,
+    ExternalAccountBinding, FingerprintInput, Identifier, IdentifierEncoding, IssuedChain,
+    NewAccount, Order, OrderRequest, OrderStatus, PEM_CERTIFICATE_CHAIN, Problem, ProblemType,
+    RevocationReason, TKAUTH_CHALLENGE, TKAUTH_TYPE_ATC, TN_AUTH_LIST_IDENTIFIER, atc_fingerprint,
+    identifier_value,
+};
 
 pub use clock::{Clock, SystemClock};
 pub use x5u::{
