@@ -131,10 +131,10 @@ impl AcmeClient {
         csr_der: &[u8],
     ) -> Result<Order, AcmeError> {
         let payload = json!({ "csr": URL_SAFE_NO_PAD.encode(csr_der) });
-        self.post(Signer::Kid(account), &order.finalize, Some(&payload))
+        let reply = self
+            .post(Signer::Kid(account), &order.finalize, Some(&payload))
             .await?;
-        // The body is the order, but some CAs answer before it changes; read it again.
-        let (order, _) = self.order(account, &order.url).await?;
+        let order = reply.order_at(&order.url)?;
         order.check_not_invalid()?;
         Ok(order)
     }

@@ -5,7 +5,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::account::Account;
-use super::client::{AcmeClient, Signer};
+use super::client::{AcmeClient, Reply, Signer};
 use super::config::IdentifierEncoding;
 use super::error::AcmeError;
 use super::problem::Problem;
@@ -192,6 +192,14 @@ impl AcmeClient {
             .await?;
         order.check_not_invalid()?;
         Ok(order)
+    }
+}
+
+impl Reply {
+    /// The body as the order at `url` (finalize answers with the order, RFC 8555 §7.4).
+    pub(crate) fn order_at(&self, url: &str) -> Result<Order, AcmeError> {
+        let body: OrderBody = self.json("order")?;
+        Ok(body.into_order(url.to_owned()))
     }
 }
 
