@@ -377,3 +377,53 @@ async fn token_source_failure_is_reported() {
     assert!(matches!(err, AcmeError::Token(_)), "{err}");
     assert!(server.seen(|s| s.tokens.is_empty()));
 }
+
+#[tokio::test]
+async fn oversized_certificate_is_refused() {
+    let faults = Faults {
+        huge_certificate: Some(sti::ACME_MAX_BODY_BYTES + 1),
+        ..Faults::default()
+    };
+    let (_, _, result) = run(faults, |_| {}).await;
+    match result.unwrap_err() {
+        AcmeError::TooLarge { url, limit } => {
+            assert!(url.ends_with("/x/cert/1"), "{url}");
+            assert_eq!(limit, sti::ACME_MAX_BODY_BYTES);
+        }
+        other => panic!("{other}"),
+    }
+}
+
+#[tokio::test]
+async fn certificate_with_wrong_content_type_is_refused() {
+    let faults = Faults {
+        certificate_content_type: Some("text/html"),
+        ..Faults::default()
+    };
+    let (_, _, result) = run(faults, |_| {}).await;
+    match result.unwrap_err() {
+        AcmeError::Malformed { what, reason, .. } => {
+            assert_eq!(what, "certificate chain");
+            assert!(reason.contains("text/html"), "{reason}");
+        }
+        other => panic!("{other}"),
+    }
+}
+
+#[tokio::test]
+async fn order_for_another_identifier_is_not_authorized() {
+    let faults = Faults {
+        echo_identifier: Some("MAigBhYENTY3OA==".into()),
+        ..Faults::default()
+    };
+    let (server, calls, result) = run(faults, |_| {}).await;
+    match result.unwrap_err() {
+        AcmeError::Malformed { what, url, .. } => {
+            assert_eq!(what, "order");
+            assert!(url.ends_with("/x/order/1"), "{url}");
+        }
+        other => panic!("{other}"),
+    }
+    assert_eq!(*calls.lock().unwrap(), 0, "no token fetched");
+    assert!(server.seen(|s| s.tokens.is_empty()));
+}

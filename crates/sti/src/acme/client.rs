@@ -30,6 +30,37 @@ const MIN_POLL_WAIT: Duration = Duration::from_millis(50);
 /// Built once per CA with [`AcmeClient::connect`], which reads the directory; every other URL
 /// comes from the directory or the server's answers. Cheap to share behind an `Arc`; the
 /// nonce pool is shared by all requests.
+///
+/// ```no_run
+/// use passport::SigningKey;
+/// use pki::{CsrParams, TnAuthList};
+/// use sti::{AcmeClient, AcmeConfig, FingerprintInput, NewAccount, OrderRequest};
+///
+/// # #[derive(Debug, thiserror::Error)] #[error("sti-pa")] struct StiPaError;
+/// # async fn fetch_spc_token(_fingerprint: &str) -> Result<String, StiPaError> { todo!() }
+/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+/// let client = AcmeClient::connect(AcmeConfig::new("https://sti-ca.example/directory")).await?;
+/// let account = client
+///     .new_account(
+///         SigningKey::generate()?,
+///         &NewAccount {
+///             contact: vec!["mailto:noc@sp.example".into()],
+///             terms_of_service_agreed: true,
+///             ..NewAccount::default()
+///         },
+///     )
+///     .await?;
+/// let list = TnAuthList::from_base64("MAigBhYEMTIzNA==")?;
+/// let csr = CsrParams::new(list.clone()).sign_with_new_key()?;
+/// let fingerprint = account.fingerprint(FingerprintInput::SpkiDer)?;
+/// let request = OrderRequest { tn_auth_list: list, not_before: None, not_after: None };
+/// // A fresh SPC token from the STI-PA for every challenge attempt.
+/// let chain = client
+///     .issue(&account, &request, csr.der(), || fetch_spc_token(&fingerprint))
+///     .await?;
+/// println!("{} certificates", chain.der_chain.len());
+/// # Ok(()) }
+/// ```
 #[derive(Debug)]
 pub struct AcmeClient {
     http: Client,

@@ -143,8 +143,21 @@ impl AcmeClient {
             .post(Signer::Kid(account), &url, Some(&payload))
             .await?;
         let location = reply.location()?;
-        let body: OrderBody = reply.json("order")?;
-        Ok(body.into_order(location))
+        let order = reply.order_at(&location)?;
+        // RFC 8555 §7.4: the order echoes the identifiers; one for another TNAuthList (a
+        // reused or confused order) must not be authorized with our token.
+        if !order.identifiers.is_empty()
+            && !order.identifiers.iter().any(|id| {
+                id.kind.eq_ignore_ascii_case(TN_AUTH_LIST_IDENTIFIER) && id.value == value
+            })
+        {
+            return Err(AcmeError::Malformed {
+                what: "order",
+                url: location,
+                reason: "identifiers do not include the ordered tnauthlist".into(),
+            });
+        }
+        Ok(order)
     }
 
     /// Fetches an order by POST-as-GET, with the server's `Retry-After`.

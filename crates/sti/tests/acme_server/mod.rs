@@ -45,6 +45,12 @@ pub struct Faults {
     pub malformed_order: bool,
     /// newOrder waits this long before answering.
     pub slow_new_order: Option<Duration>,
+    /// The certificate download is this many bytes of PEM-looking junk.
+    pub huge_certificate: Option<usize>,
+    /// The certificate download is labelled with this content type.
+    pub certificate_content_type: Option<&'static str>,
+    /// newOrder echoes this identifier value instead of the ordered one.
+    pub echo_identifier: Option<String>,
     /// External account binding required: (key id, MAC key).
     pub eab: Option<(String, Vec<u8>)>,
 }
@@ -276,7 +282,7 @@ impl Srv {
         if payload["identifiers"][0]["type"] != "TNAuthList" || value.is_none() {
             return self.problem(StatusCode::BAD_REQUEST, "unsupportedIdentifier", "type");
         }
-        self.inner.lock().unwrap().seen.identifier = value;
+        self.inner.lock().unwrap().seen.identifier = self.faults.echo_identifier.clone().or(value);
         let location = format!("{}/x/order/1", self.base);
         if self.faults.malformed_order {
             return self.reply(
@@ -439,19 +445,21 @@ impl Srv {
         {
             return self.problem(StatusCode::NOT_ACCEPTABLE, "malformed", "accept");
         }
-        let pem = self
+        let mut pem = self
             .inner
             .lock()
             .unwrap()
             .cert_pem
             .clone()
             .unwrap_or_default();
-        self.reply(
-            StatusCode::OK,
-            "application/pem-certificate-chain",
-            pem,
-            &[],
-        )
+        if let Some(size) = self.faults.huge_certificate {
+            pem = "A".repeat(size);
+        }
+        let content_type = self
+            .faults
+            .certificate_content_type
+            .unwrap_or("application/pem-certificate-chain");
+        self.reply(StatusCode::OK, content_type, pem, &[])
     }
 
     fn problem(&self, status: StatusCode, kind: &str, detail: &str) -> Response {
