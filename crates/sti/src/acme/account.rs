@@ -82,15 +82,11 @@ impl ExternalAccountBinding {
     ///
     /// # Errors
     ///
-    /// [`AcmeError::Malformed`] when the key is not base64url.
+    /// [`AcmeError::InvalidEabKey`] when the key is not base64url.
     pub fn from_base64url(key_id: impl Into<String>, hmac_key: &str) -> Result<Self, AcmeError> {
         let secret_hmac_key = URL_SAFE_NO_PAD
             .decode(hmac_key.trim_end_matches('='))
-            .map_err(|_| AcmeError::Malformed {
-                what: "external account binding key",
-                url: String::new(),
-                reason: "not base64url".into(),
-            })?;
+            .map_err(|_| AcmeError::InvalidEabKey)?;
         Ok(Self {
             key_id: key_id.into(),
             secret_hmac_key,
@@ -159,13 +155,7 @@ impl AcmeClient {
 pub fn atc_fingerprint(key: &SigningKey, input: FingerprintInput) -> Result<String, AcmeError> {
     let hash: Vec<u8> = match input {
         FingerprintInput::SpkiDer => {
-            let spki = key
-                .public_key_spki_der()
-                .map_err(|e| AcmeError::Malformed {
-                    what: "account key",
-                    url: String::new(),
-                    reason: e.to_string(),
-                })?;
+            let spki = key.public_key_spki_der().map_err(AcmeError::Key)?;
             digest(&SHA256, &spki).as_ref().to_vec()
         }
         FingerprintInput::JwkThumbprint => {
@@ -215,6 +205,10 @@ mod tests {
     fn eab_is_hs256_over_the_jwk_and_redacted() {
         let eab = ExternalAccountBinding::from_base64url("kid-1", "c2VjcmV0LWtleQ").unwrap();
         assert!(!format!("{eab:?}").contains("c2VjcmV0"));
+        assert!(matches!(
+            ExternalAccountBinding::from_base64url("kid-1", "not base64!"),
+            Err(AcmeError::InvalidEabKey)
+        ));
         let key = SigningKey::generate().unwrap();
         let jwk = key.public_jwk();
         let binding = eab.binding(&jwk, "https://ca/new-acct").unwrap();

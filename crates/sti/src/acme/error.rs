@@ -21,6 +21,12 @@ pub enum AcmeError {
         /// The server's reason, when it gave one.
         problem: Option<Problem>,
     },
+    /// The external account binding MAC key is not base64url (the value is not repeated).
+    #[error("external account binding key is not base64url")]
+    InvalidEabKey,
+    /// The account key could not be encoded (SPKI for the fingerprint).
+    #[error("cannot encode the account key: {0}")]
+    Key(#[source] passport::KeyError),
     /// A response could not be understood: bad JSON, a missing header or member.
     #[error("malformed {what} from {url}: {reason}")]
     Malformed {
@@ -124,6 +130,8 @@ impl AcmeError {
             }
             Self::Problem { problem, .. } => Some(problem),
             Self::Build(_)
+            | Self::InvalidEabKey
+            | Self::Key(_)
             | Self::Malformed { .. }
             | Self::NoTkAuthChallenge { .. }
             | Self::PollTimeout { .. }
