@@ -47,7 +47,8 @@ impl IssuedChain {
     ///
     /// # Errors
     ///
-    /// [`AcmeError::Malformed`] when it holds no certificate or bad PEM.
+    /// [`AcmeError::Malformed`] when it holds no certificate, bad PEM, or a block that is not
+    /// an X.509 certificate.
     pub fn from_pem(pem: String, url: &str) -> Result<Self, AcmeError> {
         let chain =
             CertificateChain::from_pem(pem.as_bytes()).map_err(|e| AcmeError::Malformed {
@@ -56,6 +57,17 @@ impl IssuedChain {
                 reason: e.to_string(),
             })?;
         let der_chain = chain.certificates().to_vec();
+        // `CertificateChain::from_pem` checks only the framing; each block must be a
+        // certificate, or later use (x5u publication, signing) would fail far from here.
+        for (index, der) in der_chain.iter().enumerate() {
+            if let Err(e) = X509Certificate::from_der(der) {
+                return Err(AcmeError::Malformed {
+                    what: "certificate chain",
+                    url: url.to_owned(),
+                    reason: format!("certificate {index}: {e}"),
+                });
+            }
+        }
         Ok(Self { pem, der_chain })
     }
 
@@ -202,5 +214,69 @@ impl AcmeClient {
         self.post(Signer::Kid(account), &url, Some(&payload))
             .await?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use stirling_test::{CertOptions, TestCert};
+
+    use super::*;
+
+    fn chain_for(options: &CertOptions) -> IssuedChain {
+        let ca = TestCert::self_signed(&CertOptions::root("Test CA"));
+        let leaf = ca.issue(options);
+        IssuedChain::from_pem(format!("{}{}", leaf.pem(), ca.pem()), "u").unwrap()
+    }
+
+    #[test]
+    fn leaf_without_tn_auth_list_is_a_mismatch() {
+        let mut options = CertOptions::leaf("1234");
+        options.tn_auth_list = None;
+        let chain = chain_for(&options);
+        assert_eq!(chain.der_chain.len(), 2);
+        assert_eq!(chain.leaf_tn_auth_list().unwrap(), None);
+        let ordered = TnAuthList::from_base64("MAigBhYEMTIzNA==").unwrap();
+        match chain.check_tn_auth_list(&ordered).unwrap_err() {
+            AcmeError::TnAuthListMismatch { ordered, issued } => {
+                assert_eq!(ordered, "MAigBhYEMTIzNA==");
+                assert_eq!(issued, None);
+            }
+            other => panic!("{other}"),
+        }
+    }
+
+    #[test]
+    fn leaf_with_broken_tn_auth_list_is_malformed() {
+        let mut options = CertOptions::leaf("1234");
+        options.tn_auth_list = Some(vec![0x30, 0x03, 0xA0, 0x01]);
+        let chain = chain_for(&options);
+        assert!(matches!(
+            chain.leaf_tn_auth_list(),
+            Err(AcmeError::Malformed {
+                what: "issued certificate",
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn body_without_certificates_is_malformed() {
+        for body in [
+            "",
+            "hello",
+            "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n",
+        ] {
+            assert!(
+                matches!(
+                    IssuedChain::from_pem(body.to_owned(), "u"),
+                    Err(AcmeError::Malformed {
+                        what: "certificate chain",
+                        ..
+                    })
+                ),
+                "{body:?}"
+            );
+        }
     }
 }
