@@ -427,3 +427,70 @@ async fn order_for_another_identifier_is_not_authorized() {
     assert_eq!(*calls.lock().unwrap(), 0, "no token fetched");
     assert!(server.seen(|s| s.tokens.is_empty()));
 }
+
+/// The step functions the lifecycle calls one by one, with an account restored from its
+/// stored key and URL.
+#[tokio::test]
+async fn step_by_step_with_a_restored_account() {
+    use sti::{Account, AuthorizationStatus, OrderStatus, RevocationReason};
+
+    let server = AcmeServer::start(Faults::default()).await;
+    let client = AcmeClient::connect(config(&server)).await.unwrap();
+    let created = client
+        .new_account(SigningKey::generate().unwrap(), &new_account())
+        .await
+        .unwrap();
+    let stored_key = created.key().secret_pkcs8_der().unwrap();
+    let account = Account::from_parts(
+        SigningKey::from_der(&stored_key).unwrap(),
+        created.url().to_owned(),
+    );
+
+    let order = client.new_order(&account, &request()).await.unwrap();
+    assert_eq!(order.status, OrderStatus::Pending);
+    assert_eq!(order.identifiers[0].kind, "TNAuthList");
+    assert_eq!(order.identifiers[0].value, ORDERED);
+
+    let (authz, _) = client
+        .authorization(&account, &order.authorizations[0])
+        .await
+        .unwrap();
+    assert_eq!(authz.status, AuthorizationStatus::Pending);
+    let challenge = authz.tkauth_challenge().unwrap();
+    assert_eq!(challenge.tkauth_type.as_deref(), Some("atc"));
+    client
+        .answer_tkauth(&account, &challenge.url, "spc-token")
+        .await
+        .unwrap();
+    let authz = client
+        .poll_authorization(&account, &authz.url)
+        .await
+        .unwrap();
+    assert_eq!(authz.status, AuthorizationStatus::Valid);
+
+    let order = client
+        .poll_order(&account, &order.url, false)
+        .await
+        .unwrap();
+    assert_eq!(order.status, OrderStatus::Ready);
+    let csr = CsrParams::new(request().tn_auth_list)
+        .sign_with_new_key()
+        .unwrap();
+    let order = client.finalize(&account, &order, csr.der()).await.unwrap();
+    assert_eq!(order.status, OrderStatus::Valid);
+    let chain = client
+        .certificate(&account, order.certificate.as_deref().unwrap())
+        .await
+        .unwrap();
+    chain.check_tn_auth_list(&request().tn_auth_list).unwrap();
+    client
+        .revoke(
+            &account,
+            &chain.der_chain[0],
+            Some(RevocationReason::Superseded),
+        )
+        .await
+        .unwrap();
+    assert_eq!(server.seen(|s| s.revoked), 1);
+    assert_eq!(server.seen(|s| s.tokens.clone()), ["spc-token"]);
+}
