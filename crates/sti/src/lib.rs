@@ -17,14 +17,28 @@
 //! good copy is kept on disk for restarts without network. Passwords and tokens are
 //! [`Secret`]s and [`AccessToken`]s whose `Debug` prints a placeholder.
 //!
-//! Chain validation of x5u bodies is not done here: the cache is generic over a caller-supplied validator,
-//! so the x5u cache does not depend on the PKI crate (the trust list does).
+//! Chain validation of x5u bodies is not done here: the cache is generic over a
+//! caller-supplied validator (the trust list and the ACME client read certificates with the
+//! PKI crate).
+//!
+//! The ACME client ([`AcmeClient`]) orders STI certificates from an STI-CA: a TNAuthList
+//! identifier authorized by a tkauth-01 challenge answered with an SPC token
+//! (`reference/standards.md` §5). It reads TNAuthList with the PKI crate.
 
+mod acme;
 mod clock;
 mod https;
 mod sti_pa;
 mod trust_list;
 mod x5u;
+
+pub use acme::{
+    ACME_MAX_BODY_BYTES, Account, AcmeClient, AcmeConfig, AcmeError, Authorization,
+    AuthorizationStatus, Challenge, ChallengeStatus, DangerousAcmeConfig, Directory, DirectoryMeta,
+    ExternalAccountBinding, Identifier, IdentifierEncoding, IssuedChain, NewAccount, Order,
+    OrderRequest, OrderStatus, PEM_CERTIFICATE_CHAIN, Problem, ProblemType, RevocationReason,
+    TKAUTH_CHALLENGE, TKAUTH_TYPE_ATC, TN_AUTH_LIST_IDENTIFIER, atc_fingerprint, identifier_value,
+};
 
 pub use clock::{Clock, SystemClock};
 pub use sti_pa::{
