@@ -105,8 +105,8 @@ impl<H: Handler> Endpoint<H> {
         let size = data.len();
         let (msg, mut early) = match Message::parse(data.clone()) {
             Ok(m) => (m, None),
-            // A message whose Content-Length is wrong can still be answered.
-            Err(e) => match Message::parse_ignoring_length(data) {
+            // A wrong Content-Length or SIP-Version can still be answered.
+            Err(e) => match Message::parse_lenient(data) {
                 Ok(m) => (m, Some(e)),
                 Err(_) => return,
             },

@@ -83,14 +83,14 @@ impl Message {
         Self::parse_inner(buf, true)
     }
 
-    /// Parses like [`Message::parse`] but takes the body to run to the end of the buffer
-    /// whatever `Content-Length` says, so that a message with a broken `Content-Length` can
-    /// still be answered with a 400 echoing its headers.
-    pub fn parse_ignoring_length(buf: Bytes) -> Result<Self, ParseError> {
+    /// Parses what it can so that a message [`Message::parse`] refused can still be answered
+    /// with an error response echoing its headers: `Content-Length` is ignored (the body runs
+    /// to the end of the buffer) and any `SIP/x.y` version is accepted.
+    pub fn parse_lenient(buf: Bytes) -> Result<Self, ParseError> {
         Self::parse_inner(buf, false)
     }
 
-    fn parse_inner(buf: Bytes, strict_length: bool) -> Result<Self, ParseError> {
+    fn parse_inner(buf: Bytes, strict: bool) -> Result<Self, ParseError> {
         let b = &buf[..];
         let mut pos = 0;
         while b[pos..].starts_with(b"\r\n") {
@@ -100,7 +100,7 @@ impl Message {
             memchr::memmem::find(&b[pos..], b"\r\n\r\n").ok_or(ParseError::Incomplete)? + pos;
         let line_end =
             memchr::memmem::find(&b[pos..head_end + 2], b"\r\n").map_or(head_end, |i| i + pos);
-        let start = parse_start_line(&buf, pos..line_end)?;
+        let start = parse_start_line(&buf, pos..line_end, strict)?;
 
         let mut headers = Vec::new();
         let mut folded = false;
@@ -129,7 +129,7 @@ impl Message {
         let mut length = None;
         for h in headers
             .iter()
-            .filter(|h| strict_length && h.known == Some(HeaderName::ContentLength))
+            .filter(|h| strict && h.known == Some(HeaderName::ContentLength))
         {
             let v = &b[h.value.clone()];
             if v.is_empty() || v.len() > 9 || !v.iter().all(u8::is_ascii_digit) {
@@ -428,7 +428,11 @@ fn start_line_error(reason: &'static str) -> ParseError {
 
 /// Request-Line = Method SP Request-URI SP SIP-Version CRLF          ; RFC 3261 §25.1
 /// Status-Line  = SIP-Version SP Status-Code SP Reason-Phrase CRLF
-fn parse_start_line(buf: &Bytes, range: Range<usize>) -> Result<StartLine, ParseError> {
+fn parse_start_line(
+    buf: &Bytes,
+    range: Range<usize>,
+    strict: bool,
+) -> Result<StartLine, ParseError> {
     let line = &buf[range];
     if line.iter().any(|c| c.is_ascii_control()) {
         return Err(start_line_error("control character"));
@@ -456,7 +460,10 @@ fn parse_start_line(buf: &Bytes, range: Range<usize>) -> Result<StartLine, Parse
     if second.is_empty() || third.contains(&b' ') {
         return Err(start_line_error("whitespace in request-uri"));
     }
-    check_version(third)?;
+    match check_version(third) {
+        Err(ParseError::Version) if !strict => {}
+        other => other?,
+    }
     Ok(StartLine::Request {
         method: Method::from_token(buf, first),
         uri: method::share(buf, second),
