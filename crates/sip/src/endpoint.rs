@@ -90,6 +90,10 @@ impl<H: Handler> Endpoint<H> {
         self.config.max_message_size
     }
 
+    pub(crate) fn stream_idle_timeout(&self) -> std::time::Duration {
+        self.config.stream_idle_timeout
+    }
+
     pub(crate) fn transactions(&self) -> usize {
         self.transactions.len()
     }
@@ -182,14 +186,14 @@ impl<H: Handler> Endpoint<H> {
                 };
                 let handler = Arc::clone(&self.handler);
                 let transactions = Arc::clone(&self.transactions);
+                let limit = self.config.handler_timeout;
                 tokio::spawn(async move {
-                    let answer = AssertUnwindSafe(handler.handle(&req, source, transport))
-                        .catch_unwind()
-                        .await;
+                    let call = AssertUnwindSafe(handler.handle(&req, source, transport));
+                    let answer = tokio::time::timeout(limit, call.catch_unwind()).await;
                     drop(permit);
                     let response = match answer {
-                        Ok(r) if !r.status().is_provisional() => r,
-                        // A panicking handler or a provisional "final" answer: 500.
+                        Ok(Ok(r)) if !r.status().is_provisional() => r,
+                        // A panicking or stuck handler, or a provisional "final" answer: 500.
                         _ => fallback(&req, StatusCode::SERVER_INTERNAL_ERROR),
                     };
                     transactions.invite_completed(key, response.as_bytes().clone(), reliable);

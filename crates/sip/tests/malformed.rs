@@ -260,3 +260,27 @@ async fn tcp_keep_alive_and_pipelining() {
     got.sort_unstable();
     assert_eq!(got, [200, 302]);
 }
+
+#[tokio::test(start_paused = true)]
+async fn idle_tcp_connection_is_closed() {
+    let mut config = loopback_config();
+    config.stream_idle_timeout = Duration::from_secs(60);
+    let (_, addr, _) = start(config, Redirect::default()).await;
+    let mut s = TcpStream::connect(addr).await.unwrap();
+    let local = s.local_addr().unwrap();
+    let options = request(
+        "OPTIONS",
+        "OPTIONS",
+        "z9hG4bK-idle",
+        "idle@test",
+        local,
+        "TCP",
+    );
+    s.write_all(options.as_bytes()).await.unwrap();
+    let mut buf = Vec::new();
+    assert_eq!(status(&read_response(&mut s, &mut buf).await.unwrap()), 200);
+    // Nothing more is sent: the paused clock runs to the idle timeout and the server closes.
+    let mut rest = Vec::new();
+    let n = s.read_to_end(&mut rest).await.unwrap();
+    assert_eq!(n, 0);
+}

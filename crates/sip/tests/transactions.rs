@@ -263,3 +263,61 @@ async fn overload_answers_503_without_calling_the_handler() {
         (302, Some("busy1@test"))
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_stuck_handler_gets_500_after_the_timeout_and_frees_its_slot() {
+    let gate = Arc::new(Semaphore::new(0));
+    let handler = Redirect {
+        gate: Some(Arc::clone(&gate)),
+        ..Redirect::default()
+    };
+    let mut config = loopback_config();
+    config.max_in_flight = 1;
+    config.handler_timeout = Duration::from_secs(3);
+    let (addr, _, _) = start(config, handler.clone()).await;
+    let c = client().await;
+    c.connect(addr).await.unwrap();
+    let local = c.local_addr().unwrap();
+    c.send(
+        request(
+            "INVITE",
+            "INVITE",
+            "z9hG4bK-stuck",
+            "stuck@test",
+            local,
+            "UDP",
+        )
+        .as_bytes(),
+    )
+    .await
+    .unwrap();
+    let r = recv(&c).await;
+    assert_eq!(
+        (status(&r), header(&r, "Call-ID").as_deref()),
+        (500, Some("stuck@test"))
+    );
+    c.send(request("ACK", "ACK", "z9hG4bK-stuck", "stuck@test", local, "UDP").as_bytes())
+        .await
+        .unwrap();
+    // The slot is free again: the next INVITE reaches the handler (and is let through).
+    gate.add_permits(1);
+    c.send(
+        request(
+            "INVITE",
+            "INVITE",
+            "z9hG4bK-next",
+            "next@test",
+            local,
+            "UDP",
+        )
+        .as_bytes(),
+    )
+    .await
+    .unwrap();
+    let r = recv(&c).await;
+    assert_eq!(
+        (status(&r), header(&r, "Call-ID").as_deref()),
+        (302, Some("next@test"))
+    );
+    assert_eq!(handler.calls(), 2);
+}

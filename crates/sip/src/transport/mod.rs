@@ -9,6 +9,7 @@ mod udp;
 use std::io;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use bytes::Bytes;
 use tokio::net::{TcpListener, UdpSocket};
@@ -61,6 +62,11 @@ pub struct ServerConfig {
     pub retry_after: u32,
     /// The warn-agent of `Warning` headers on 4xx for malformed requests. Default `sip`.
     pub warn_agent: String,
+    /// How long the handler may take for one INVITE before the server answers 500 itself and
+    /// frees the slot. Default 10 s.
+    pub handler_timeout: Duration,
+    /// A TCP or TLS connection with nothing received for this long is closed. Default 5 min.
+    pub stream_idle_timeout: Duration,
 }
 
 impl Default for ServerConfig {
@@ -74,6 +80,8 @@ impl Default for ServerConfig {
             max_in_flight: 1024,
             retry_after: 5,
             warn_agent: "sip".to_owned(),
+            handler_timeout: Duration::from_secs(10),
+            stream_idle_timeout: Duration::from_secs(300),
         }
     }
 }

@@ -83,11 +83,12 @@ async fn connection<S, H>(
     });
     let path = Path::Stream(tx.clone());
     let max = endpoint.max_message_size();
+    let idle = endpoint.stream_idle_timeout();
     let mut buf = BytesMut::with_capacity(4096);
     'read: loop {
-        match reader.read_buf(&mut buf).await {
-            Ok(0) | Err(_) => break,
-            Ok(_) => {}
+        match tokio::time::timeout(idle, reader.read_buf(&mut buf)).await {
+            Ok(Ok(0) | Err(_)) | Err(_) => break,
+            Ok(Ok(_)) => {}
         }
         loop {
             match decode(&mut buf, max) {
