@@ -12,7 +12,7 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let _ = (m.vias(), m.from(), m.to(), m.call_id(), m.cseq(), m.max_forwards());
-    let _ = (m.contacts(), m.p_asserted_identities(), m.date(), m.identities());
+    let _ = (m.contacts(), m.p_asserted_identities(), m.date_time(), m.identities());
     let (msg, status) = match m.into_request() {
         Ok(r) => {
             let _ = (r.uri(), r.uri_str());

@@ -8,6 +8,7 @@
 //! the original bytes.
 
 mod cseq;
+mod date;
 mod error;
 mod grammar;
 mod method;
@@ -272,6 +273,13 @@ impl Message {
             Err(ParseError::Missing { .. }) => Ok(None),
             Err(e) => Err(e),
         }
+    }
+
+    /// The Date header as a time (RFC 1123 form in GMT only, RFC 3261 §20.17), if present.
+    pub fn date_time(&self) -> Result<Option<rustls_pki_types::UnixTime>, ParseError> {
+        self.date()?
+            .map(|v| date::parse(v).map_err(|reason| malformed(HeaderName::Date, reason)))
+            .transpose()
     }
 
     /// The Identity header values (RFC 8224), one per header line, raw and unfolded; the

@@ -78,6 +78,10 @@ fn request_line_and_typed_headers() {
     assert_eq!(pai.len(), 2);
     assert_eq!(pai[1].uri().scheme(), Scheme::Tel);
     assert_eq!(r.date().unwrap(), Some("Sat, 13 Nov 2010 23:29:00 GMT"));
+    assert_eq!(
+        r.date_time().unwrap().map(|t| t.as_secs()),
+        Some(1_289_690_940)
+    );
     let ids = r.identities().unwrap();
     assert_eq!(ids.len(), 1);
     assert!(ids[0].starts_with("eyJhbGciOiJFUzI1NiJ9.") && ids[0].ends_with("ppt=shaken"));
