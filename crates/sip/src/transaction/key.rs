@@ -1,0 +1,131 @@
+//! Server transaction matching (RFC 3261 §17.2.3).
+//!
+//! With a branch starting with the magic cookie, a request matches a transaction when the top
+//! Via's branch and sent-by equal the transaction's and the method equals the one that created
+//! it, ACK matching INVITE. Older (RFC 2543) requests fall back to Call-ID, CSeq number, From
+//! tag and the whole top Via value.
+
+use bytes::Bytes;
+
+use crate::message::{Method, Request};
+
+/// Identifies one server transaction.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub(crate) enum Key {
+    /// RFC 3261 §17.2.3 (branch with `z9hG4bK`).
+    Rfc3261 {
+        branch: Bytes,
+        host: String,
+        port: Option<u16>,
+        method: Method,
+    },
+    /// RFC 3261 §17.2.3 fallback for RFC 2543 clients (an approximation: the To tag of ACK
+    /// against the response's is not compared).
+    Rfc2543 {
+        call_id: Bytes,
+        seq: u32,
+        from_tag: Option<Bytes>,
+        via: Bytes,
+        method: Method,
+    },
+}
+
+impl Key {
+    /// The key of the transaction `req` belongs to (ACK maps to its INVITE's). `None` when
+    /// the top Via does not parse, which `Request` rules out.
+    pub(crate) fn of(req: &Request) -> Option<Self> {
+        Self::with_method(req, key_method(req.method()))
+    }
+
+    /// The key of the INVITE transaction a CANCEL targets (RFC 3261 §9.2).
+    pub(crate) fn cancelled_invite(req: &Request) -> Option<Self> {
+        Self::with_method(req, Method::Invite)
+    }
+
+    fn with_method(req: &Request, method: Method) -> Option<Self> {
+        let buf = req.as_bytes();
+        let via = req.via().ok()?;
+        if via.is_rfc3261() {
+            let branch = via.branch()?;
+            return Some(Self::Rfc3261 {
+                branch: share(buf, branch.as_bytes()),
+                host: via.host().to_ascii_lowercase(),
+                port: via.port(),
+                method,
+            });
+        }
+        let top = req.headers().values(crate::HeaderName::Via).next()?.ok()?;
+        Some(Self::Rfc2543 {
+            call_id: share(buf, req.call_id().ok()?.as_bytes()),
+            seq: req.cseq().seq,
+            from_tag: req.from().ok()?.tag().map(|t| share(buf, t.as_bytes())),
+            via: Bytes::copy_from_slice(top.as_bytes()),
+            method,
+        })
+    }
+}
+
+fn key_method(m: &Method) -> Method {
+    match m {
+        Method::Ack => Method::Invite,
+        other => other.clone(),
+    }
+}
+
+/// Copies `sub` (it may come from the unfolded view, not `buf`).
+fn share(_buf: &Bytes, sub: &[u8]) -> Bytes {
+    Bytes::copy_from_slice(sub)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn req(text: &str) -> Request {
+        Request::parse(Bytes::from(text.replace('\n', "\r\n"))).unwrap()
+    }
+
+    const INVITE: &str = "INVITE sip:b@example.com SIP/2.0
+Via: SIP/2.0/UDP Host.Example.com:5060;branch=z9hG4bK74bf9
+From: <sip:a@example.com>;tag=9fxced76sl
+To: <sip:b@example.com>
+Call-ID: 3848276298220188511@atlanta.example.com
+CSeq: 1 INVITE
+
+";
+
+    #[test]
+    fn ack_and_cancel_match_the_invite() {
+        let invite = Key::of(&req(INVITE)).unwrap();
+        let ack = req(&INVITE
+            .replace("INVITE sip", "ACK sip")
+            .replace("1 INVITE", "1 ACK")
+            .replace("<sip:b@example.com>\n", "<sip:b@example.com>;tag=x\n"));
+        assert_eq!(Key::of(&ack), Some(invite.clone()));
+        let cancel = req(&INVITE
+            .replace("INVITE sip", "CANCEL sip")
+            .replace("1 INVITE", "1 CANCEL"));
+        assert_ne!(Key::of(&cancel), Some(invite.clone()));
+        assert_eq!(Key::cancelled_invite(&cancel), Some(invite.clone()));
+        // sent-by host compares case-insensitively; the branch does not match another.
+        let lower = req(&INVITE.replace("Host.Example.com", "host.example.com"));
+        assert_eq!(Key::of(&lower), Some(invite.clone()));
+        let other = req(&INVITE.replace("z9hG4bK74bf9", "z9hG4bK74bf8"));
+        assert_ne!(Key::of(&other), Some(invite.clone()));
+        let other_port = req(&INVITE.replace(":5060", ":5070"));
+        assert_ne!(Key::of(&other_port), Some(invite));
+    }
+
+    #[test]
+    fn rfc2543_fallback() {
+        let old = INVITE.replace("z9hG4bK74bf9", "74bf9");
+        let k = Key::of(&req(&old)).unwrap();
+        assert!(matches!(k, Key::Rfc2543 { seq: 1, .. }));
+        let ack = old
+            .replace("INVITE sip", "ACK sip")
+            .replace("1 INVITE", "1 ACK");
+        assert_eq!(Key::of(&req(&ack)), Some(k.clone()));
+        let next = old.replace("CSeq: 1 INVITE", "CSeq: 2 INVITE");
+        assert_ne!(Key::of(&req(&next)), Some(k));
+    }
+}

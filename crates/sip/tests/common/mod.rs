@@ -1,0 +1,101 @@
+//! A redirect handler and loopback server shared by the integration tests.
+#![allow(dead_code, unreachable_pub, clippy::unwrap_used)]
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use sip::{HeaderName, Request, Response, Server, ServerConfig, StatusCode, Transport};
+use tokio::sync::Semaphore;
+
+/// Answers every INVITE with 302 and Contact = Request-URI, counting calls. When `gate` is set,
+/// each call first waits for a permit from it.
+#[derive(Clone, Default)]
+pub struct Redirect {
+    pub calls: Arc<AtomicUsize>,
+    pub gate: Option<Arc<Semaphore>>,
+}
+
+impl Redirect {
+    pub fn calls(&self) -> usize {
+        self.calls.load(Ordering::SeqCst)
+    }
+}
+
+impl sip::Handler for Redirect {
+    async fn handle(&self, req: &Request, _source: SocketAddr, _transport: Transport) -> Response {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        if let Some(gate) = &self.gate {
+            let _permit = gate.acquire().await.unwrap();
+        }
+        req.respond(StatusCode::MOVED_TEMPORARILY)
+            .header(HeaderName::Contact, format!("<{}>", req.uri_str()))
+            .build()
+            .unwrap()
+    }
+}
+
+pub fn loopback_config() -> ServerConfig {
+    ServerConfig {
+        udp: Some(SocketAddr::from(([127, 0, 0, 1], 0))),
+        tcp: Some(SocketAddr::from(([127, 0, 0, 1], 0))),
+        ..ServerConfig::default()
+    }
+}
+
+/// Binds on loopback and runs the server in the background.
+pub async fn start(
+    config: ServerConfig,
+    handler: Redirect,
+) -> (SocketAddr, SocketAddr, sip::Stats<Redirect>) {
+    start_with(config, handler).await
+}
+
+/// [`start`] for any handler.
+pub async fn start_with<H: sip::Handler>(
+    config: ServerConfig,
+    handler: H,
+) -> (SocketAddr, SocketAddr, sip::Stats<H>) {
+    let server = Server::bind(config, handler).await.unwrap();
+    let (udp, tcp) = (server.udp_addr().unwrap(), server.tcp_addr().unwrap());
+    let stats = server.stats();
+    tokio::spawn(server.run());
+    (udp, tcp, stats)
+}
+
+/// A request of `method` with the given branch and Call-ID, from `local` (UDP sent-by).
+pub fn request(
+    method: &str,
+    cseq_method: &str,
+    branch: &str,
+    call_id: &str,
+    local: SocketAddr,
+    transport: &str,
+) -> String {
+    format!(
+        "{method} sip:+12155551212@ss.example.net;user=phone SIP/2.0\r
+Via: SIP/2.0/{transport} {local};branch={branch};rport\r
+Max-Forwards: 70\r
+From: \"Alice\" <sip:+12155550100@a.example.com;user=phone>;tag=1928301774\r
+To: <sip:+12155551212@b.example.com;user=phone>\r
+Call-ID: {call_id}\r
+CSeq: 1 {cseq_method}\r
+Content-Length: 0\r
+\r
+"
+    )
+}
+
+/// The status code of a response.
+pub fn status(resp: &[u8]) -> u16 {
+    std::str::from_utf8(&resp[8..11]).unwrap().parse().unwrap()
+}
+
+/// The value of the first header `name` in a response.
+pub fn header(resp: &[u8], name: &str) -> Option<String> {
+    let m = sip::Message::parse(bytes::Bytes::copy_from_slice(resp)).unwrap();
+    m.headers()
+        .get_named(name)
+        .next()
+        .map(|v| String::from_utf8_lossy(v).into_owned())
+}

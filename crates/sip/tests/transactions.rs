@@ -1,0 +1,323 @@
+#![allow(clippy::panic, clippy::unwrap_used)]
+//! Server transactions over real loopback UDP: retransmitted INVITEs, Timer G/H/I, ACK,
+//! CANCEL, OPTIONS, 405 and overload. Timer tests run on tokio's paused clock.
+
+mod common;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::{Redirect, header, loopback_config, request, start, status};
+use tokio::net::UdpSocket;
+use tokio::sync::Semaphore;
+use tokio::time::timeout;
+
+async fn client() -> UdpSocket {
+    UdpSocket::bind("127.0.0.1:0").await.unwrap()
+}
+
+async fn recv(sock: &UdpSocket) -> Vec<u8> {
+    let mut buf = vec![0u8; 65536];
+    let n = timeout(Duration::from_secs(120), sock.recv(&mut buf))
+        .await
+        .expect("a response")
+        .unwrap();
+    buf.truncate(n);
+    buf
+}
+
+/// Receives until nothing arrives for `quiet` (on the paused clock, instant).
+async fn drain(sock: &UdpSocket, quiet: Duration) -> Vec<Vec<u8>> {
+    let mut all = Vec::new();
+    let mut buf = vec![0u8; 65536];
+    while let Ok(r) = timeout(quiet, sock.recv(&mut buf)).await {
+        all.push(buf[..r.unwrap()].to_vec());
+    }
+    all
+}
+
+#[tokio::test]
+async fn invite_302_ack_and_retransmission_reuses_the_response() {
+    let handler = Redirect::default();
+    let (addr, _, stats) = start(loopback_config(), handler.clone()).await;
+    let c = client().await;
+    c.connect(addr).await.unwrap();
+    let local = c.local_addr().unwrap();
+    let invite = request(
+        "INVITE",
+        "INVITE",
+        "z9hG4bK-r1",
+        "retrans@test",
+        local,
+        "UDP",
+    );
+    c.send(invite.as_bytes()).await.unwrap();
+    let first = recv(&c).await;
+    assert_eq!(status(&first), 302);
+    assert_eq!(
+        header(&first, "Contact").as_deref(),
+        Some("<sip:+12155551212@ss.example.net;user=phone>")
+    );
+    c.send(invite.as_bytes()).await.unwrap();
+    let second = recv(&c).await;
+    assert_eq!(
+        second, first,
+        "a retransmitted INVITE gets the same 302, byte for byte"
+    );
+    assert_eq!(handler.calls(), 1);
+    assert_eq!(stats.transactions(), 1);
+    let ack = request("ACK", "ACK", "z9hG4bK-r1", "retrans@test", local, "UDP");
+    c.send(ack.as_bytes()).await.unwrap();
+    // After the ACK, a retransmitted INVITE is absorbed: the next datagram answers the OPTIONS.
+    c.send(invite.as_bytes()).await.unwrap();
+    c.send(request("OPTIONS", "OPTIONS", "z9hG4bK-o1", "o@test", local, "UDP").as_bytes())
+        .await
+        .unwrap();
+    assert_eq!(status(&recv(&c).await), 200);
+    assert_eq!(handler.calls(), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn timer_g_retransmits_until_timer_h() {
+    let handler = Redirect::default();
+    let (addr, _, stats) = start(loopback_config(), handler.clone()).await;
+    let c = client().await;
+    c.connect(addr).await.unwrap();
+    let local = c.local_addr().unwrap();
+    let invite = request(
+        "INVITE",
+        "INVITE",
+        "z9hG4bK-g1",
+        "timerg@test",
+        local,
+        "UDP",
+    );
+    c.send(invite.as_bytes()).await.unwrap();
+    let copies = drain(&c, Duration::from_secs(40)).await;
+    // Sent at 0, then Timer G at 0.5, 1.5, 3.5, 7.5, 11.5, …, 31.5 s (T1 doubling to T2);
+    // Timer H (32 s) ends it: 1 + 10 copies, all identical.
+    assert_eq!(copies.len(), 11);
+    assert!(copies.iter().all(|c| *c == copies[0]));
+    assert_eq!(stats.transactions(), 0);
+    // The transaction is gone: the same INVITE now reaches the handler again.
+    c.send(invite.as_bytes()).await.unwrap();
+    assert_eq!(status(&recv(&c).await), 302);
+    assert_eq!(handler.calls(), 2);
+}
+
+#[tokio::test(start_paused = true)]
+async fn ack_stops_timer_g_and_timer_i_ends_the_transaction() {
+    let handler = Redirect::default();
+    let (addr, _, stats) = start(loopback_config(), handler.clone()).await;
+    let c = client().await;
+    c.connect(addr).await.unwrap();
+    let local = c.local_addr().unwrap();
+    c.send(request("INVITE", "INVITE", "z9hG4bK-a1", "ack@test", local, "UDP").as_bytes())
+        .await
+        .unwrap();
+    assert_eq!(status(&recv(&c).await), 302);
+    c.send(request("ACK", "ACK", "z9hG4bK-a1", "ack@test", local, "UDP").as_bytes())
+        .await
+        .unwrap();
+    assert!(
+        drain(&c, Duration::from_secs(40)).await.is_empty(),
+        "no 302 after the ACK"
+    );
+    assert_eq!(stats.transactions(), 0, "Timer I ended the transaction");
+}
+
+#[tokio::test]
+async fn cancel_options_and_other_methods() {
+    let handler = Redirect::default();
+    let (addr, _, _) = start(loopback_config(), handler.clone()).await;
+    let c = client().await;
+    c.connect(addr).await.unwrap();
+    let local = c.local_addr().unwrap();
+    c.send(
+        request(
+            "INVITE",
+            "INVITE",
+            "z9hG4bK-c1",
+            "cancel@test",
+            local,
+            "UDP",
+        )
+        .as_bytes(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(status(&recv(&c).await), 302);
+    c.send(
+        request(
+            "CANCEL",
+            "CANCEL",
+            "z9hG4bK-c1",
+            "cancel@test",
+            local,
+            "UDP",
+        )
+        .as_bytes(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(status(&recv(&c).await), 200, "CANCEL of a completed INVITE");
+    c.send(
+        request(
+            "CANCEL",
+            "CANCEL",
+            "z9hG4bK-none",
+            "cancel2@test",
+            local,
+            "UDP",
+        )
+        .as_bytes(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(status(&recv(&c).await), 481, "CANCEL without a transaction");
+    let options = request("OPTIONS", "OPTIONS", "z9hG4bK-o2", "opt@test", local, "UDP");
+    c.send(options.as_bytes()).await.unwrap();
+    let ok = recv(&c).await;
+    assert_eq!(status(&ok), 200);
+    assert_eq!(header(&ok, "Allow").as_deref(), Some(sip::ALLOW));
+    c.send(options.as_bytes()).await.unwrap();
+    assert_eq!(
+        recv(&c).await,
+        ok,
+        "a retransmitted OPTIONS gets the cached 200"
+    );
+    for method in ["BYE", "REGISTER", "PUBLISH"] {
+        c.send(
+            request(
+                method,
+                method,
+                &format!("z9hG4bK-{method}"),
+                "m@test",
+                local,
+                "UDP",
+            )
+            .as_bytes(),
+        )
+        .await
+        .unwrap();
+        let r = recv(&c).await;
+        assert_eq!(status(&r), 405, "{method}");
+        assert_eq!(header(&r, "Allow").as_deref(), Some(sip::ALLOW));
+    }
+    assert_eq!(handler.calls(), 1);
+}
+
+#[tokio::test]
+async fn overload_answers_503_without_calling_the_handler() {
+    let gate = Arc::new(Semaphore::new(0));
+    let handler = Redirect {
+        gate: Some(Arc::clone(&gate)),
+        ..Redirect::default()
+    };
+    let mut config = loopback_config();
+    config.max_in_flight = 1;
+    config.retry_after = 7;
+    let (addr, _, _) = start(config, handler.clone()).await;
+    let c = client().await;
+    c.connect(addr).await.unwrap();
+    let local = c.local_addr().unwrap();
+    c.send(
+        request(
+            "INVITE",
+            "INVITE",
+            "z9hG4bK-busy1",
+            "busy1@test",
+            local,
+            "UDP",
+        )
+        .as_bytes(),
+    )
+    .await
+    .unwrap();
+    // The first INVITE is held in the handler; the second finds no room.
+    while handler.calls() == 0 {
+        tokio::task::yield_now().await;
+    }
+    c.send(
+        request(
+            "INVITE",
+            "INVITE",
+            "z9hG4bK-busy2",
+            "busy2@test",
+            local,
+            "UDP",
+        )
+        .as_bytes(),
+    )
+    .await
+    .unwrap();
+    let busy = recv(&c).await;
+    assert_eq!(status(&busy), 503);
+    assert_eq!(header(&busy, "Retry-After").as_deref(), Some("7"));
+    assert_eq!(header(&busy, "Call-ID").as_deref(), Some("busy2@test"));
+    assert_eq!(handler.calls(), 1);
+    gate.add_permits(1);
+    let done = recv(&c).await;
+    assert_eq!(
+        (status(&done), header(&done, "Call-ID").as_deref()),
+        (302, Some("busy1@test"))
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_stuck_handler_gets_500_after_the_timeout_and_frees_its_slot() {
+    let gate = Arc::new(Semaphore::new(0));
+    let handler = Redirect {
+        gate: Some(Arc::clone(&gate)),
+        ..Redirect::default()
+    };
+    let mut config = loopback_config();
+    config.max_in_flight = 1;
+    config.handler_timeout = Duration::from_secs(3);
+    let (addr, _, _) = start(config, handler.clone()).await;
+    let c = client().await;
+    c.connect(addr).await.unwrap();
+    let local = c.local_addr().unwrap();
+    c.send(
+        request(
+            "INVITE",
+            "INVITE",
+            "z9hG4bK-stuck",
+            "stuck@test",
+            local,
+            "UDP",
+        )
+        .as_bytes(),
+    )
+    .await
+    .unwrap();
+    let r = recv(&c).await;
+    assert_eq!(
+        (status(&r), header(&r, "Call-ID").as_deref()),
+        (500, Some("stuck@test"))
+    );
+    c.send(request("ACK", "ACK", "z9hG4bK-stuck", "stuck@test", local, "UDP").as_bytes())
+        .await
+        .unwrap();
+    // The slot is free again: the next INVITE reaches the handler (and is let through).
+    gate.add_permits(1);
+    c.send(
+        request(
+            "INVITE",
+            "INVITE",
+            "z9hG4bK-next",
+            "next@test",
+            local,
+            "UDP",
+        )
+        .as_bytes(),
+    )
+    .await
+    .unwrap();
+    let r = recv(&c).await;
+    assert_eq!(
+        (status(&r), header(&r, "Call-ID").as_deref()),
+        (302, Some("next@test"))
+    );
+    assert_eq!(handler.calls(), 2);
+}
