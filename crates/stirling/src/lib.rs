@@ -13,5 +13,6 @@ pub mod repository;
 pub mod secrets;
 pub mod serve;
 pub mod signing;
+pub mod sip_front;
 pub mod store;
 pub mod verification;

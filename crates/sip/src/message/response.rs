@@ -18,7 +18,7 @@ pub struct Response {
 
 impl Response {
     /// A status line and `Content-Length: 0` only (no echoed headers): a last resort.
-    pub(crate) fn empty(status: StatusCode) -> Self {
+    pub fn empty(status: StatusCode) -> Self {
         let text = format!(
             "SIP/2.0 {} {}\r\nContent-Length: 0\r\n\r\n",
             status.as_u16(),

@@ -1,0 +1,622 @@
+//! The SIP front: a redirect server (`sip::Handler`) that signs and verifies INVITEs for one
+//! tenant's SBCs (`standards.md` §2.2–§2.4).
+//!
+//! An SBC sends an INVITE; we answer `302 Moved Temporarily` with `Contact: <Request-URI>`
+//! and the headers it should add to its own INVITE when it follows the redirect:
+//!
+//! * **Signing** (STI-AS): `orig` from P-Asserted-Identity, else From; `dest` from To; `iat`
+//!   from Date when it is fresh, else our clock; `origid` from a configured header, else a
+//!   new UUID v4. The tenant's policy ([`signing::decide`]) picks the attestation:
+//!   `Attest` → 302 with `Identity`; `Skip` → 302 without; `Block` → `603 Decline` with
+//!   `Reason: SIP;cause=603;text="sti-blocked"`. A calling or called number that is not a
+//!   telephone number (`anonymous`, a SIP user name) cannot be signed under SHAKEN: the call
+//!   gets a 302 without Identity, so it proceeds unsigned.
+//! * **Verification** (STI-VS): every Identity header goes to [`Verifier::verify`]. The 302
+//!   carries each P-Asserted-Identity with `verstat` (a P-Asserted-Identity built from From
+//!   when the request had none); on failure a `Reason: SIP;cause=<code>;text="<phrase>"`;
+//!   on success the attestation and the signer's SPC in a configured header (default
+//!   `X-Stirling-Attestation: A; spc=1234`). A `verstat` already present on a received URI
+//!   is replaced: only we vouch for it.
+//!
+//! An SBC is known by its source address ([`Cidr`]); any other source gets `403 Forbidden`.
+//! Its [`SbcMode`] says whether it signs, verifies or both (sign without Identity, verify
+//! with). The signer sits in a [`SignerHolder`], so a new certificate version is switched in
+//! atomically without restarting the server.
+
+use std::fmt;
+use std::net::{IpAddr, SocketAddr};
+use std::str::FromStr;
+use std::sync::{Arc, PoisonError, RwLock};
+
+use passport::{Signer, TelephoneNumber, Verstat};
+use sip::{HeaderName, NameAddr, Request, Response, ResponseBuilder, StatusCode, Transport};
+use sti::Clock;
+
+use crate::signing::{self, CallContext, PolicyAction, PolicyRule, SigningError, SigningRequest};
+use crate::verification::{CallParties, Verification, Verifier};
+
+/// The default header carrying the attestation and SPC of a verified call.
+pub const DEFAULT_ATTESTATION_HEADER: &str = "X-Stirling-Attestation";
+
+/// The default header an SBC may put the origination identifier in.
+pub const DEFAULT_ORIGID_HEADER: &str = "P-Origination-ID";
+
+/// SIP `603 Decline` (RFC 3261 §21.6.2), the answer to a call the policy blocks.
+const DECLINE: u16 = 603;
+
+/// The `Reason` of a blocked call (ATIS-1000074 style, `standards.md` §2.3).
+const BLOCKED_REASON: &str = "SIP;cause=603;text=\"sti-blocked\"";
+
+/// An IP network in CIDR notation (`192.0.2.0/24`, `2001:db8::/32`, or a bare address).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Cidr {
+    addr: IpAddr,
+    prefix: u8,
+}
+
+/// Why a CIDR string was refused.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum CidrError {
+    /// The address part is not an IP address.
+    #[error("not an ip address: {0:?}")]
+    Address(String),
+    /// The prefix length is not a number or longer than the address.
+    #[error("bad prefix length {prefix:?} (at most {max})")]
+    Prefix {
+        /// The prefix as given.
+        prefix: String,
+        /// The longest prefix for the address family.
+        max: u8,
+    },
+}
+
+impl Cidr {
+    /// The network of `addr` with `prefix` bits.
+    pub fn new(addr: IpAddr, prefix: u8) -> Result<Self, CidrError> {
+        let max = max_prefix(addr);
+        if prefix > max {
+            return Err(CidrError::Prefix {
+                prefix: prefix.to_string(),
+                max,
+            });
+        }
+        Ok(Self { addr, prefix })
+    }
+
+    /// Whether `ip` is in this network. IPv4-mapped IPv6 addresses count as IPv4.
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        let ip = match ip {
+            IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+            v4 => v4,
+        };
+        match (self.addr, ip) {
+            (IpAddr::V4(net), IpAddr::V4(ip)) => masked(
+                u128::from(net.to_bits()),
+                u128::from(ip.to_bits()),
+                self.prefix,
+                32,
+            ),
+            (IpAddr::V6(net), IpAddr::V6(ip)) => {
+                masked(net.to_bits(), ip.to_bits(), self.prefix, 128)
+            }
+            _ => false,
+        }
+    }
+}
+
+fn max_prefix(addr: IpAddr) -> u8 {
+    match addr {
+        IpAddr::V4(_) => 32,
+        IpAddr::V6(_) => 128,
+    }
+}
+
+/// Whether the top `prefix` of `width` bits of `a` and `b` agree.
+fn masked(a: u128, b: u128, prefix: u8, width: u8) -> bool {
+    let shift = u32::from(width - prefix.min(width));
+    // A shift by the full width of u128 would overflow; a zero prefix matches everything.
+    a.checked_shr(shift).unwrap_or(0) == b.checked_shr(shift).unwrap_or(0)
+}
+
+impl FromStr for Cidr {
+    type Err = CidrError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let s = s.trim();
+        let (addr, prefix) = match s.split_once('/') {
+            Some((a, p)) => (a, Some(p)),
+            None => (s, None),
+        };
+        let addr: IpAddr = addr
+            .parse()
+            .map_err(|_| CidrError::Address(addr.to_owned()))?;
+        let max = max_prefix(addr);
+        let prefix = match prefix {
+            None => max,
+            Some(p) => p.parse::<u8>().map_err(|_| CidrError::Prefix {
+                prefix: p.to_owned(),
+                max,
+            })?,
+        };
+        Self::new(addr, prefix)
+    }
+}
+
+impl fmt::Display for Cidr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.addr, self.prefix)
+    }
+}
+
+/// What the front does for an SBC's calls.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SbcMode {
+    /// Sign every call (an Identity already present is not looked at).
+    Sign,
+    /// Verify every call (without Identity: `No-TN-Validation`).
+    Verify,
+    /// Sign calls without Identity, verify calls with one.
+    Both,
+}
+
+/// One SBC of the tenant.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Sbc {
+    /// Its name, as policy rules refer to it ([`signing::PolicyScope::Sbc`]).
+    pub name: String,
+    /// The source addresses its requests come from.
+    pub source: Cidr,
+    /// What to do with its calls.
+    pub mode: SbcMode,
+}
+
+/// The front's configuration for one tenant.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SipFrontConfig {
+    /// The tenant's SBCs; the first whose network holds the source address is used.
+    pub sbcs: Vec<Sbc>,
+    /// The tenant's attestation policy rules.
+    pub policies: Vec<PolicyRule>,
+    /// The request header holding the origination identifier, if the SBC sends one.
+    pub origid_header: Option<String>,
+    /// The response header carrying attestation and SPC of a verified call.
+    pub attestation_header: String,
+    /// How far a Date header may be from our clock to be used as `iat`, in seconds
+    /// (RFC 8224 §4.1 recommends 60).
+    pub freshness_secs: u64,
+}
+
+impl SipFrontConfig {
+    /// A configuration for `sbcs` and `policies` with the defaults: origid from
+    /// `P-Origination-ID`, attestation in `X-Stirling-Attestation`, a 60 s window.
+    pub fn new(sbcs: Vec<Sbc>, policies: Vec<PolicyRule>) -> Self {
+        Self {
+            sbcs,
+            policies,
+            origid_header: Some(DEFAULT_ORIGID_HEADER.to_owned()),
+            attestation_header: DEFAULT_ATTESTATION_HEADER.to_owned(),
+            freshness_secs: 60,
+        }
+    }
+
+    /// The SBC a request from `ip` belongs to.
+    pub fn sbc_for(&self, ip: IpAddr) -> Option<&Sbc> {
+        self.sbcs.iter().find(|sbc| sbc.source.contains(ip))
+    }
+}
+
+/// The active signer, replaceable while calls are being signed: readers take a clone of the
+/// `Arc` and release the lock at once (it is never held across an `.await`).
+#[derive(Debug)]
+pub struct SignerHolder(RwLock<Arc<Signer>>);
+
+impl SignerHolder {
+    /// Holds `signer`.
+    pub fn new(signer: Signer) -> Self {
+        Self(RwLock::new(Arc::new(signer)))
+    }
+
+    /// The signer to use for the next call.
+    pub fn current(&self) -> Arc<Signer> {
+        // A writer cannot leave the value half-written (it only swaps an Arc), so a poisoned
+        // lock still holds a usable signer.
+        Arc::clone(&self.0.read().unwrap_or_else(PoisonError::into_inner))
+    }
+
+    /// Switches to `signer` (e.g. a new certificate version); calls already holding the old
+    /// one finish with it.
+    pub fn replace(&self, signer: Signer) {
+        *self.0.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(signer);
+    }
+}
+
+/// Why a verstat could not be placed on a URI.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum VerstatPlacementError {
+    /// The value is not a name-addr or addr-spec.
+    #[error("malformed identity {0:?}")]
+    Malformed(&'static str),
+    /// A `sip:`/`sips:` URI without a user part has no place for `verstat` (§2.4).
+    #[error("sip uri has no user part")]
+    NoUserPart,
+    /// Neither `tel:`, `sip:` nor `sips:`.
+    #[error("unsupported uri scheme")]
+    Scheme,
+}
+
+/// Puts `verstat` on a URI (`standards.md` §2.4): a `tel:` URI gets a `;verstat=` parameter;
+/// a `sip:`/`sips:` URI gets it at the end of the user part, before `@`
+/// (`sip:+15617500080;verstat=TN-Validation-Passed@foo.com;user=phone`). A `verstat` already
+/// there is replaced.
+pub fn uri_with_verstat(uri: &str, verstat: Verstat) -> Result<String, VerstatPlacementError> {
+    let uri = uri.trim();
+    let colon = uri.find(':').ok_or(VerstatPlacementError::Scheme)?;
+    let scheme = &uri[..colon];
+    let rest = &uri[colon + 1..];
+    if scheme.eq_ignore_ascii_case("tel") {
+        // telephone-subscriber = number *par (RFC 3966 §3); no headers in a tel URI.
+        let kept = without_verstat(rest);
+        return Ok(format!("{scheme}:{kept};verstat={}", verstat.as_str()));
+    }
+    if !scheme.eq_ignore_ascii_case("sip") && !scheme.eq_ignore_ascii_case("sips") {
+        return Err(VerstatPlacementError::Scheme);
+    }
+    // userinfo ends at the last '@' before any URI parameter or header of the host part;
+    // user parts cannot contain an unescaped '@'.
+    let at = rest.find('@').ok_or(VerstatPlacementError::NoUserPart)?;
+    let (user, host) = (&rest[..at], &rest[at..]);
+    // A password (`user:password@`, deprecated by RFC 3261 §19.1.1) leaves no well-defined
+    // place for a user parameter: refuse rather than guess.
+    if user.contains(':') || user.is_empty() {
+        return Err(VerstatPlacementError::NoUserPart);
+    }
+    let kept = without_verstat(user);
+    Ok(format!(
+        "{scheme}:{kept};verstat={}{host}",
+        verstat.as_str()
+    ))
+}
+
+/// `s` without any `;verstat=…` parameter.
+fn without_verstat(s: &str) -> String {
+    let mut parts = s.split(';');
+    let mut out = parts.next().unwrap_or_default().to_owned();
+    for p in parts {
+        let name = p.split('=').next().unwrap_or_default().trim();
+        if !name.eq_ignore_ascii_case("verstat") {
+            out.push(';');
+            out.push_str(p);
+        }
+    }
+    out
+}
+
+/// A P-Asserted-Identity value for a From or P-Asserted-Identity value with `verstat` on its
+/// URI: display name kept, URI in angle brackets, header parameters (e.g. From's `tag`, which
+/// has no meaning on P-Asserted-Identity, RFC 3325 §9.1) dropped.
+pub fn identity_with_verstat(
+    value: &str,
+    verstat: Verstat,
+) -> Result<String, VerstatPlacementError> {
+    let parsed = NameAddr::parse(value).map_err(VerstatPlacementError::Malformed)?;
+    let uri = uri_with_verstat(parsed.uri().as_str(), verstat)?;
+    Ok(match parsed.display_name() {
+        Some(display) => format!("{display} <{uri}>"),
+        None => format!("<{uri}>"),
+    })
+}
+
+/// The redirect server for one tenant: a [`sip::Handler`].
+pub struct SipFront {
+    config: SipFrontConfig,
+    signer: Arc<SignerHolder>,
+    verifier: Arc<Verifier>,
+    clock: Arc<dyn Clock>,
+}
+
+impl SipFront {
+    /// A front for `config`, signing with whatever `signer` holds at the time of each call.
+    pub fn new(
+        config: SipFrontConfig,
+        signer: Arc<SignerHolder>,
+        verifier: Arc<Verifier>,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        Self {
+            config,
+            signer,
+            verifier,
+            clock,
+        }
+    }
+
+    /// The signer holder, to switch in a new certificate version.
+    pub fn signer(&self) -> &Arc<SignerHolder> {
+        &self.signer
+    }
+
+    async fn answer(&self, req: &Request, source: SocketAddr) -> Result<Response, Refusal> {
+        let Some(sbc) = self.config.sbc_for(source.ip()) else {
+            tracing::info!(%source, "sip request from an unknown source");
+            return Ok(fallback(req, StatusCode::FORBIDDEN));
+        };
+        let identities = req.identities()?;
+        let sign = match sbc.mode {
+            SbcMode::Sign => true,
+            SbcMode::Verify => false,
+            SbcMode::Both => identities.is_empty(),
+        };
+        if sign {
+            self.sign(req, sbc)
+        } else {
+            self.verify(req, &identities).await
+        }
+    }
+
+    fn sign(&self, req: &Request, sbc: &Sbc) -> Result<Response, Refusal> {
+        let pai = req.p_asserted_identities()?;
+        let from = req.from()?;
+        let to = req.to()?;
+        let orig = pai.first().unwrap_or(&from).uri().as_str();
+        let redirect = redirect(req);
+        // SHAKEN signs telephone numbers only; `anonymous` and the like go on unsigned.
+        let Ok(orig_tn) = TelephoneNumber::canonicalize(orig) else {
+            tracing::debug!("calling number is not a telephone number: not signed");
+            return Ok(redirect.build()?);
+        };
+        let uri = req.uri();
+        let call = CallContext {
+            orig: &orig_tn,
+            sbc: Some(&sbc.name),
+            trunk_group: uri.param("tgrp").flatten(),
+        };
+        let attest = match signing::decide(&self.config.policies, &call) {
+            PolicyAction::Attest(attest) => attest,
+            PolicyAction::Skip => return Ok(redirect.build()?),
+            PolicyAction::Block => {
+                let status = StatusCode::new(DECLINE).ok_or(Refusal::Internal)?;
+                return Ok(req
+                    .respond(status)
+                    .header(HeaderName::Reason.as_str(), BLOCKED_REASON)
+                    .build()?);
+            }
+        };
+        let dest = [to.uri().as_str()];
+        let origid = self
+            .config
+            .origid_header
+            .as_deref()
+            .and_then(|name| req.headers().get_named(name).next())
+            .and_then(|v| std::str::from_utf8(v).ok());
+        let request = SigningRequest {
+            orig,
+            dest: &dest,
+            // A malformed Date is no Date: `iat` then comes from our clock.
+            date: req.date_time().ok().flatten(),
+            origid,
+        };
+        let signer = self.signer.current();
+        match signing::identity_for(
+            &signer,
+            &request,
+            attest,
+            self.clock.now(),
+            self.config.freshness_secs,
+        ) {
+            Ok(identity) => Ok(redirect
+                .header(HeaderName::Identity.as_str(), identity)
+                .build()?),
+            Err(
+                e @ (SigningError::CallingNumber(_)
+                | SigningError::CalledNumber(_)
+                | SigningError::NoCalledNumber),
+            ) => {
+                tracing::debug!(error = %e, "call not signed");
+                Ok(redirect.build()?)
+            }
+            Err(e @ SigningError::Passport(_)) => {
+                tracing::error!(error = %e, "signing failed");
+                Err(Refusal::Internal)
+            }
+        }
+    }
+
+    async fn verify(&self, req: &Request, identities: &[&str]) -> Result<Response, Refusal> {
+        let pai = req.p_asserted_identities()?;
+        let from = req.from()?;
+        let to = req.to()?;
+        // Prefer a tel PAI, then any PAI that is a number, then From (§2.4).
+        let orig = pai
+            .iter()
+            .filter(|p| {
+                p.uri()
+                    .as_str()
+                    .get(..4)
+                    .is_some_and(|s| s.eq_ignore_ascii_case("tel:"))
+            })
+            .chain(pai.iter())
+            .chain(std::iter::once(&from))
+            .find_map(|p| TelephoneNumber::canonicalize(p.uri().as_str()).ok());
+        let dest = TelephoneNumber::canonicalize(to.uri().as_str())
+            .or_else(|_| TelephoneNumber::canonicalize(req.uri_str()))
+            .ok();
+        let verification = self
+            .verifier
+            .verify(
+                identities,
+                CallParties {
+                    orig: orig.as_ref(),
+                    dest: dest.as_ref(),
+                },
+            )
+            .await;
+        let mut response = redirect(req);
+        let sources: Vec<&str> = if pai.is_empty() {
+            vec![req.headers().single(HeaderName::From)?]
+        } else {
+            req.headers()
+                .values(HeaderName::PAssertedIdentity)
+                .collect::<Result<_, _>>()?
+        };
+        for value in sources {
+            match identity_with_verstat(value, verification.verstat) {
+                Ok(with) => {
+                    response = response.header(HeaderName::PAssertedIdentity.as_str(), with);
+                }
+                Err(e) => tracing::debug!(error = %e, "verstat not placed"),
+            }
+        }
+        if let Some(failure) = &verification.failure {
+            let f = failure.sip_failure();
+            tracing::info!(code = f.code, error = %failure, "identity did not verify");
+            response = response.header(
+                HeaderName::Reason.as_str(),
+                format!("SIP;cause={};text=\"{}\"", f.code, f.reason),
+            );
+        }
+        if let Some(value) = attestation_value(&verification) {
+            response = response.header(&self.config.attestation_header, value);
+        }
+        Ok(response.build()?)
+    }
+}
+
+/// `A; spc=1234` for a verified call.
+fn attestation_value(v: &Verification) -> Option<String> {
+    let attest = v.passport.as_ref()?.claims().attest?;
+    Some(match &v.signer {
+        Some(signer) => format!("{attest}; spc={}", signer.chain().spc()),
+        None => attest.to_string(),
+    })
+}
+
+/// `302` with `Contact: <Request-URI>`.
+fn redirect(req: &Request) -> ResponseBuilder<'_> {
+    req.respond(StatusCode::MOVED_TEMPORARILY)
+        .header(HeaderName::Contact.as_str(), format!("<{}>", req.uri_str()))
+}
+
+/// Why a request got no regular answer.
+#[derive(Debug, thiserror::Error)]
+enum Refusal {
+    /// A header the answer depends on is malformed: its 4xx.
+    #[error("{0}")]
+    Parse(#[from] sip::ParseError),
+    /// We built a header that is not a valid SIP header (a bug).
+    #[error("{0}")]
+    Build(#[from] sip::BuildError),
+    /// Signing failed on our side.
+    #[error("internal error")]
+    Internal,
+}
+
+/// A response with only the echoed headers.
+fn fallback(req: &Request, status: StatusCode) -> Response {
+    match req.respond(status).build() {
+        Ok(r) => r,
+        // `build` fails only for headers added by the caller, and none were.
+        Err(_) => Response::empty(status),
+    }
+}
+
+impl sip::Handler for SipFront {
+    async fn handle(&self, req: &Request, source: SocketAddr, _transport: Transport) -> Response {
+        match self.answer(req, source).await {
+            Ok(response) => response,
+            Err(Refusal::Parse(e)) => {
+                tracing::info!(error = %e, "malformed request");
+                fallback(req, e.status())
+            }
+            Err(e @ (Refusal::Build(_) | Refusal::Internal)) => {
+                tracing::error!(error = %e, "no answer for a request");
+                fallback(req, StatusCode::SERVER_INTERNAL_ERROR)
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    const PASSED: Verstat = Verstat::TnValidationPassed;
+
+    #[test]
+    fn tel_uri_gets_a_parameter() {
+        assert_eq!(
+            uri_with_verstat("tel:+15617500080", PASSED).unwrap(),
+            "tel:+15617500080;verstat=TN-Validation-Passed"
+        );
+        assert_eq!(
+            uri_with_verstat(
+                "tel:+15617500080;foo=bar;verstat=TN-Validation-Passed",
+                Verstat::TnValidationFailed
+            )
+            .unwrap(),
+            "tel:+15617500080;foo=bar;verstat=TN-Validation-Failed"
+        );
+    }
+
+    #[test]
+    fn sip_uri_gets_it_in_the_user_part() {
+        assert_eq!(
+            uri_with_verstat("sip:+15617500080@foo.com;user=phone", PASSED).unwrap(),
+            "sip:+15617500080;verstat=TN-Validation-Passed@foo.com;user=phone"
+        );
+        assert_eq!(
+            uri_with_verstat(
+                "sips:+15617500080;cpc=x;VERSTAT=bogus@foo.com:5061",
+                Verstat::NoTnValidation
+            )
+            .unwrap(),
+            "sips:+15617500080;cpc=x;verstat=No-TN-Validation@foo.com:5061"
+        );
+        assert_eq!(
+            uri_with_verstat("sip:foo.com", PASSED),
+            Err(VerstatPlacementError::NoUserPart)
+        );
+        assert_eq!(
+            uri_with_verstat("mailto:a@b", PASSED),
+            Err(VerstatPlacementError::Scheme)
+        );
+    }
+
+    #[test]
+    fn name_addr_keeps_the_display_name_and_drops_header_params() {
+        assert_eq!(
+            identity_with_verstat(
+                "\"Alice\" <sip:+12155550121@a.example.com;user=phone>;tag=1928301774",
+                PASSED
+            )
+            .unwrap(),
+            "\"Alice\" <sip:+12155550121;verstat=TN-Validation-Passed@a.example.com;user=phone>"
+        );
+        assert_eq!(
+            identity_with_verstat("<tel:+12155550121>", PASSED).unwrap(),
+            "<tel:+12155550121;verstat=TN-Validation-Passed>"
+        );
+        assert_eq!(
+            identity_with_verstat("sip:+12155550121@a.example.com;tag=x", PASSED).unwrap(),
+            "<sip:+12155550121;verstat=TN-Validation-Passed@a.example.com>"
+        );
+        assert!(identity_with_verstat("\"unterminated <sip:x@y>", PASSED).is_err());
+    }
+
+    #[test]
+    fn cidr_matches_networks() {
+        let net: Cidr = "127.0.0.0/8".parse().unwrap();
+        assert!(net.contains("127.1.2.3".parse().unwrap()));
+        assert!(net.contains("::ffff:127.0.0.1".parse().unwrap()));
+        assert!(!net.contains("10.0.0.1".parse().unwrap()));
+        let one: Cidr = "127.0.0.2".parse().unwrap();
+        assert!(!one.contains("127.0.0.1".parse().unwrap()));
+        assert!(one.contains("127.0.0.2".parse().unwrap()));
+        let all: Cidr = "::/0".parse().unwrap();
+        assert!(all.contains("2001:db8::1".parse().unwrap()));
+        assert!("10.0.0.0/33".parse::<Cidr>().is_err());
+        assert!("nonsense/8".parse::<Cidr>().is_err());
+        assert_eq!(net.to_string(), "127.0.0.0/8");
+    }
+}
