@@ -2,4 +2,5 @@
 //! Issuance itself (STI-PA token → ACME order → publish → activate) builds on these.
 
 pub mod alert;
+pub mod issuance;
 pub mod renewal;
