@@ -42,9 +42,10 @@ pub use acme::{
 
 pub use clock::{Clock, SystemClock};
 pub use sti_pa::{
-    AccessToken, Atc, Fingerprint, FingerprintError, FingerprintInput, MAX_CRL_BYTES,
-    MAX_JSON_BYTES, MAX_SIGNER_CHAIN_BYTES, MIN_SPC_TOKEN_LIFETIME, Secret, SpcTokenError,
-    SpcTokenResponse, StiPaBuildError, StiPaClient, StiPaConfig, StiPaError, VerifiedSpcToken,
+    AccessToken, Atc, DangerousStiPaConfig, Fingerprint, FingerprintError, FingerprintInput,
+    MAX_CRL_BYTES, MAX_JSON_BYTES, MAX_SIGNER_CHAIN_BYTES, MIN_SPC_TOKEN_LIFETIME, Secret,
+    SpcTokenError, SpcTokenResponse, StiPaBuildError, StiPaClient, StiPaConfig, StiPaError,
+    VerifiedSpcToken,
 };
 pub use trust_list::{
     CA_LIST_EXP_MARGIN, CaListRefresh, CrlPolicy, CrlRefresh, CrlSigner, CrlUnavailable, LastGood,

@@ -12,8 +12,8 @@ use sqlx::{Connection as _, Row as _};
 use stirling::entry::{EntryForm, EntryName, Environment, StiPaPassword, ValidEntry, parse_ocn};
 use stirling::secrets::{MasterKey, SecretString, SecretsError};
 use stirling::store::{
-    Backend, CertificateId, EventOutcome, NewEvent, NewTenant, NewVersion, Store, StoreError,
-    TenantId, VersionState,
+    Backend, CertificateId, EventOutcome, NewAcmeAccount, NewEvent, NewTenant, NewVersion, Store,
+    StoreError, TenantId, VersionState,
 };
 
 /// Loopback only: tests never reach beyond this machine.
@@ -146,6 +146,7 @@ on_both_backends!(
     schema_refuses_a_second_active_version,
     deleting_a_tenant_removes_its_entries,
     published_chains_are_served_until_they_expire,
+    acme_accounts_are_sealed_unique_and_tenant_scoped,
 );
 
 fn t(secs: u64) -> UnixTime {
@@ -225,6 +226,8 @@ async fn migrations_are_idempotent_and_create_every_table(ctx: Ctx) {
         "SELECT id, certificate_id, chain_pem, key_sealed, serial, fingerprint, not_before, \
          not_after, repository_path, state, created_at FROM certificate_versions",
         "SELECT id, certificate_id, at, step, outcome, error_text FROM certificate_events",
+        "SELECT id, certificate_id, directory_url, account_url, key_sealed, created_at \
+         FROM acme_accounts",
         "SELECT id, tenant_id, name, source_ip, partition_name, enabled, created_at, updated_at \
          FROM sbcs",
         "SELECT id, tenant_id, name, priority, match_rule, action, certificate_id, enabled, \
@@ -912,4 +915,111 @@ async fn published_chains_are_served_until_they_expire(ctx: Ctx) {
             .unwrap()
             .is_none()
     );
+}
+
+async fn acme_accounts_are_sealed_unique_and_tenant_scoped(ctx: Ctx) {
+    let store = &ctx.store;
+    let (tenant, cert) = tenant_with_entry(store, "acme").await;
+    let (other_tenant, other_cert) = tenant_with_entry(store, "beta").await;
+    let dir = "http://127.0.0.1:1/acme/directory";
+    assert!(
+        store
+            .acme_account(&tenant, &cert, dir)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let key = SigningKey::generate().unwrap();
+    let new = NewAcmeAccount {
+        directory_url: dir,
+        account_url: "http://127.0.0.1:1/acme/acct/1",
+        key: &key,
+    };
+    let stored = store
+        .insert_acme_account(&tenant, &cert, &new, t(10))
+        .await
+        .unwrap();
+    assert_eq!(stored.account_url, "http://127.0.0.1:1/acme/acct/1");
+    assert_eq!(stored.directory_url, dir);
+    assert_eq!(stored.certificate_id, cert);
+    assert_eq!(stored.created_at, t(10));
+    assert_eq!(stored.key.public_point(), key.public_point());
+    let read = store
+        .acme_account(&tenant, &cert, dir)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(read.key.public_point(), key.public_point());
+    assert_eq!(read.account_url, stored.account_url);
+
+    // One account per entry and directory.
+    conflict(store.insert_acme_account(&tenant, &cert, &new, t(11)).await);
+    // Another directory is another account.
+    let key2 = SigningKey::generate().unwrap();
+    store
+        .insert_acme_account(
+            &tenant,
+            &cert,
+            &NewAcmeAccount {
+                directory_url: "http://127.0.0.1:2/directory",
+                account_url: "http://127.0.0.1:2/acct/9",
+                key: &key2,
+            },
+            t(12),
+        )
+        .await
+        .unwrap();
+
+    // Tenant scoping: another tenant cannot read or write this entry's account.
+    assert!(
+        store
+            .acme_account(&other_tenant, &cert, dir)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    not_found(
+        store
+            .insert_acme_account(&other_tenant, &cert, &new, t(13))
+            .await,
+    );
+    assert!(
+        store
+            .acme_account(&other_tenant, &other_cert, dir)
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    // The key is stored only sealed, bound to its row.
+    let mut raw = ctx.raw().await;
+    let sealed: String = sqlx::query("SELECT key_sealed FROM acme_accounts WHERE account_url = $1")
+        .bind("http://127.0.0.1:1/acme/acct/1")
+        .fetch_one(&mut raw)
+        .await
+        .unwrap()
+        .get(0);
+    assert!(!sealed.contains("BEGIN"));
+    sqlx::query("UPDATE acme_accounts SET key_sealed = $1 WHERE account_url = $2")
+        .bind(&sealed)
+        .bind("http://127.0.0.1:2/acct/9")
+        .execute(&mut raw)
+        .await
+        .unwrap();
+    match store
+        .acme_account(&tenant, &cert, "http://127.0.0.1:2/directory")
+        .await
+    {
+        Err(StoreError::Secret(SecretsError::Unauthentic)) => {}
+        other => panic!("moved sealed key opened or failed oddly: {other:?}"),
+    }
+
+    // Deleting the entry removes its accounts.
+    store.delete_certificate(&tenant, &cert).await.unwrap();
+    let left: i64 = sqlx::query("SELECT COUNT(*) FROM acme_accounts")
+        .fetch_one(&mut raw)
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(left, 0);
 }

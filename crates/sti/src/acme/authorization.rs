@@ -168,7 +168,7 @@ impl AcmeClient {
         let authz = self
             .poll(
                 url,
-                async || self.authorization(account, url).await,
+                || self.authorization(account, url),
                 |authz: &Authorization| {
                     (authz.status == AuthorizationStatus::Pending).then_some("pending")
                 },

@@ -195,12 +195,18 @@ impl AcmeClient {
 
     /// Polls with `fetch` until `pending` says the value is final (returns `None`), honouring
     /// `Retry-After` and giving up before the total wait would pass `poll_timeout`.
-    pub(crate) async fn poll<T>(
+    pub(crate) async fn poll<T, Fut>(
         &self,
         url: &str,
-        mut fetch: impl AsyncFnMut() -> Result<(T, Option<Duration>), AcmeError>,
+        // A closure returning a future rather than an `AsyncFnMut`: the latter's higher-ranked
+        // future type makes callers' futures not `Send` for every lifetime, so they could not
+        // be spawned.
+        mut fetch: impl FnMut() -> Fut,
         pending: impl Fn(&T) -> Option<&'static str>,
-    ) -> Result<T, AcmeError> {
+    ) -> Result<T, AcmeError>
+    where
+        Fut: std::future::Future<Output = Result<(T, Option<Duration>), AcmeError>>,
+    {
         let start = Instant::now();
         let budget = self.config.poll_timeout;
         loop {

@@ -191,7 +191,7 @@ impl AcmeClient {
         let order = self
             .poll(
                 url,
-                async || self.order(account, url).await,
+                || self.order(account, url),
                 |order: &Order| match order.status {
                     OrderStatus::Pending => Some("pending"),
                     OrderStatus::Processing if past_processing => Some("processing"),

@@ -31,6 +31,17 @@ pub struct StiPaConfig {
     /// Trust anchors for the HTTPS connection to the STI-PA. Default: the Mozilla root program
     /// (`webpki-roots`), for the same reasons as [`X5uConfig::roots`](crate::X5uConfig::roots).
     pub roots: Arc<RootCertStore>,
+    /// Exceptions for tests and local servers. Empty by default; leave it so in production.
+    pub danger: DangerousStiPaConfig,
+}
+
+/// Exceptions to the STI-PA client's rules, for tests and local STI-PAs only (mirrors
+/// [`DangerousAcmeConfig`](crate::DangerousAcmeConfig)).
+#[derive(Clone, Debug, Default)]
+pub struct DangerousStiPaConfig {
+    /// Allow a plain `http://` base URL (the sandbox on loopback). Off by default: the STI-PA
+    /// password and tokens must never travel in clear over a network.
+    pub allow_http: bool,
 }
 
 impl StiPaConfig {
@@ -47,6 +58,7 @@ impl StiPaConfig {
             roots: Arc::new(RootCertStore {
                 roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
             }),
+            danger: DangerousStiPaConfig::default(),
         }
     }
 }
@@ -86,17 +98,20 @@ pub struct StiPaClient {
 }
 
 impl StiPaClient {
-    /// Builds a client: HTTPS only, no redirects, no proxy, HTTP/1.1 over rustls (aws-lc-rs)
-    /// with `config.roots`.
+    /// Builds a client: HTTPS only (unless [`DangerousStiPaConfig::allow_http`]), no
+    /// redirects, no proxy, HTTP/1.1 over rustls (aws-lc-rs) with `config.roots`.
     pub fn new(config: &StiPaConfig) -> Result<Self, StiPaBuildError> {
         let base = &config.base_url;
-        if base.scheme() != "https" || base.cannot_be_a_base() || base.host().is_none() {
+        let scheme_allowed =
+            base.scheme() == "https" || (config.danger.allow_http && base.scheme() == "http");
+        if !scheme_allowed || base.cannot_be_a_base() || base.host().is_none() {
             return Err(StiPaBuildError::BaseUrl {
                 url: base.to_string(),
             });
         }
         let client = crate::https::strict_client(config.roots.clone(), config.timeout)
             .map_err(StiPaBuildError::Tls)?
+            .https_only(!config.danger.allow_http)
             .build()
             .map_err(StiPaBuildError::Http)?;
         Ok(Self {
@@ -354,6 +369,33 @@ mod tests {
     #[test]
     fn plain_http_base_is_refused() {
         let config = StiPaConfig::new(Url::parse("http://pa.example").unwrap());
+        assert!(matches!(
+            StiPaClient::new(&config),
+            Err(StiPaBuildError::BaseUrl { .. })
+        ));
+        let allowed = StiPaConfig {
+            danger: DangerousStiPaConfig { allow_http: true },
+            ..StiPaConfig::new(Url::parse("http://127.0.0.1:1").unwrap())
+        };
+        assert!(StiPaClient::new(&allowed).is_ok());
+        let other_scheme = StiPaConfig {
+            danger: DangerousStiPaConfig { allow_http: true },
+            ..StiPaConfig::new(Url::parse("ftp://pa.example").unwrap())
+        };
+        assert!(matches!(
+            StiPaClient::new(&other_scheme),
+            Err(StiPaBuildError::BaseUrl { .. })
+        ));
+    }
+
+    #[test]
+    fn plain_http_is_refused_by_default() {
+        assert!(
+            !StiPaConfig::new(Url::parse("https://pa.example").unwrap())
+                .danger
+                .allow_http
+        );
+        let config = StiPaConfig::new(Url::parse("http://127.0.0.1:8444").unwrap());
         assert!(matches!(
             StiPaClient::new(&config),
             Err(StiPaBuildError::BaseUrl { .. })

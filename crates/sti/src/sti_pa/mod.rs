@@ -12,8 +12,8 @@ mod secret;
 mod spc_token;
 
 pub use client::{
-    Atc, MAX_CRL_BYTES, MAX_JSON_BYTES, MAX_SIGNER_CHAIN_BYTES, SpcTokenResponse, StiPaClient,
-    StiPaConfig,
+    Atc, DangerousStiPaConfig, MAX_CRL_BYTES, MAX_JSON_BYTES, MAX_SIGNER_CHAIN_BYTES,
+    SpcTokenResponse, StiPaClient, StiPaConfig,
 };
 pub use error::{StiPaBuildError, StiPaError};
 pub use fingerprint::{Fingerprint, FingerprintError, FingerprintInput};

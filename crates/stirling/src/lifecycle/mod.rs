@@ -1,5 +1,7 @@
-//! The certificate lifecycle: when to renew, and telling the tenant when generation fails.
-//! Issuance itself (STI-PA token → ACME order → publish → activate) builds on these.
+//! The certificate lifecycle: issuing a version ([`issuance`]: STI-PA token → ACME order →
+//! store → activate), when to renew ([`renewal`]), and telling the tenant when generation
+//! fails ([`alert`]).
 
 pub mod alert;
+pub mod issuance;
 pub mod renewal;

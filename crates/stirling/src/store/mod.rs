@@ -20,11 +20,13 @@ use sqlx::{AnyPool, Row as _};
 
 use crate::secrets::{MasterKey, SecretsError};
 
+mod acme_accounts;
 mod certificates;
 mod events;
 mod tenants;
 mod versions;
 
+pub use acme_accounts::{AcmeAccountRecord, NewAcmeAccount};
 pub use certificates::CertificateEntry;
 pub use events::{CertificateEvent, EventOutcome, NewEvent};
 pub use tenants::{NewTenant, Tenant};

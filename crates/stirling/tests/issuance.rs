@@ -1,0 +1,417 @@
+#![allow(clippy::panic, clippy::unwrap_used)] // Test code: a panic is a failed test.
+//! Issuance against the sandbox STI-PA and STI-CA, served in-process on 127.0.0.1, with a
+//! SQLite store in a temporary directory (one case also on PostgreSQL at 127.0.0.1:5432).
+
+use std::sync::Arc;
+
+use passport::UnixTime;
+use pki::TrustAnchors;
+use sandbox::{FaultTarget, Faults, Sandbox, SandboxConfig, Seed};
+use sqlx::Connection as _;
+use sti::{
+    AcmeClient, AcmeConfig, Clock, DangerousAcmeConfig, DangerousStiPaConfig, FingerprintInput,
+    StiPaClient, StiPaConfig, SystemClock,
+};
+use stirling::entry::EntryForm;
+use stirling::lifecycle::issuance::{IssuanceDeps, Step, issue_certificate};
+use stirling::secrets::{MasterKey, SecretString};
+use stirling::store::{CertificateId, EventOutcome, NewTenant, Store, TenantId, VersionState};
+use stirling::verification::TrustedSigner;
+use tokio::task::JoinHandle;
+
+/// Loopback only: tests never reach beyond this machine.
+const PG_ADMIN_URL: &str = "postgres://root@127.0.0.1:5432/test";
+
+/// The sandbox served on an ephemeral loopback port.
+struct Running {
+    base: String,
+    sandbox: Sandbox,
+    server: JoinHandle<()>,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+async fn start_sandbox() -> Running {
+    let dir = tempfile::tempdir().unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let sandbox =
+        Sandbox::open(dir.path(), SandboxConfig::new(base.clone()), &Seed::demo()).unwrap();
+    let app = sandbox::router(sandbox.clone());
+    let server = tokio::spawn(async move {
+        axum::serve(listener, app).await.unwrap();
+    });
+    Running {
+        base,
+        sandbox,
+        server,
+        _dir: dir,
+    }
+}
+
+async fn deps(running: &Running) -> IssuanceDeps {
+    let sti_pa = StiPaClient::new(&StiPaConfig {
+        danger: DangerousStiPaConfig { allow_http: true },
+        ..StiPaConfig::new(running.base.parse().unwrap())
+    })
+    .unwrap();
+    let acme = AcmeClient::connect(AcmeConfig {
+        danger: DangerousAcmeConfig { allow_http: true },
+        ..AcmeConfig::new(format!("{}/acme/directory", running.base))
+    })
+    .await
+    .unwrap();
+    IssuanceDeps {
+        sti_pa,
+        acme,
+        fingerprint_input: FingerprintInput::SpkiDer,
+        clock: Arc::new(SystemClock),
+    }
+}
+
+/// A migrated store; the guard keeps the SQLite directory or drops the PostgreSQL schema.
+struct TestStore {
+    store: Store,
+    schema: Option<String>,
+    _dir: Option<tempfile::TempDir>,
+}
+
+impl TestStore {
+    async fn sqlite() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}?mode=rwc", dir.path().join("t.db").display());
+        Self {
+            store: connect(&url).await,
+            schema: None,
+            _dir: Some(dir),
+        }
+    }
+
+    async fn postgres() -> Self {
+        sqlx::any::install_default_drivers();
+        let schema = format!("t_{}", uuid::Uuid::new_v4().simple());
+        let mut admin = sqlx::AnyConnection::connect(PG_ADMIN_URL)
+            .await
+            .unwrap_or_else(|e| {
+                panic!("PostgreSQL at {PG_ADMIN_URL} (run scripts/test to start it): {e}")
+            });
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
+            .execute(&mut admin)
+            .await
+            .unwrap();
+        admin.close().await.unwrap();
+        let url = format!("{PG_ADMIN_URL}?options[search_path]={schema}");
+        Self {
+            store: connect(&url).await,
+            schema: Some(schema),
+            _dir: None,
+        }
+    }
+
+    async fn cleanup(self) {
+        self.store.close().await;
+        if let Some(schema) = self.schema {
+            let mut admin = sqlx::AnyConnection::connect(PG_ADMIN_URL).await.unwrap();
+            sqlx::query(sqlx::AssertSqlSafe(format!("DROP SCHEMA {schema} CASCADE")))
+                .execute(&mut admin)
+                .await
+                .unwrap();
+            admin.close().await.unwrap();
+        }
+    }
+}
+
+async fn connect(url: &str) -> Store {
+    let key = Arc::new(MasterKey::from_bytes(&[7u8; 32]).unwrap());
+    let store = Store::connect(url, 5, key).await.unwrap();
+    store.migrate().await.unwrap();
+    store
+}
+
+/// A tenant with one entry for the sandbox's demo account (SPC 1234, user `sandbox`).
+async fn entry(store: &Store, password: &str) -> (TenantId, CertificateId) {
+    let now = SystemClock.now();
+    let tenant = store
+        .create_tenant(
+            &NewTenant {
+                name: "acme".into(),
+                company: "Acme Telecom".into(),
+                technical_contact_name: "Ada Ops".into(),
+                technical_contact_phone: "+12025550100".into(),
+                system_email: "noc@acme.example".into(),
+            },
+            now,
+        )
+        .await
+        .unwrap();
+    let valid = EntryForm {
+        name: "Main".into(),
+        spid: "1234".into(),
+        sti_pa_account_id: "1234".into(),
+        sti_pa_user_id: "sandbox".into(),
+        sti_pa_password: SecretString::new(password.into()),
+        environment: "sandbox".into(),
+    }
+    .validate()
+    .unwrap();
+    let cert = store
+        .create_certificate(&tenant.id, &valid, now)
+        .await
+        .unwrap();
+    (tenant.id, cert.id)
+}
+
+/// The steps of the entry's events, oldest first, as (step, outcome).
+async fn events(store: &Store, tenant: &TenantId, cert: &CertificateId) -> Vec<(String, String)> {
+    let mut events = store.list_events(tenant, cert, 1000).await.unwrap();
+    events.reverse();
+    events
+        .into_iter()
+        .map(|e| (e.step, e.outcome.as_str().to_owned()))
+        .collect()
+}
+
+fn now() -> UnixTime {
+    SystemClock.now()
+}
+
+async fn happy_path(store: &Store, running: &Running) {
+    let deps = deps(running).await;
+    let (tenant, cert) = entry(store, "sandbox").await;
+
+    let version = issue_certificate(store, &tenant, &cert, &deps)
+        .await
+        .unwrap();
+    assert_eq!(version.state, VersionState::Active);
+    assert_eq!(
+        store
+            .active_version(&tenant, &cert)
+            .await
+            .unwrap()
+            .unwrap()
+            .id,
+        version.id
+    );
+    assert_eq!(version.fingerprint.len(), 64);
+    assert!(version.repository_path.starts_with("cr/1234/"));
+
+    // The chain validates against the sandbox STI-CA root.
+    let certs: Vec<_> =
+        rustls_pki_types::pem::PemObject::pem_slice_iter(version.chain_pem.as_bytes())
+            .collect::<Result<Vec<rustls_pki_types::CertificateDer<'static>>, _>>()
+            .unwrap();
+    let anchors = TrustAnchors::from_pem(running.sandbox.ca_root_pem().as_bytes()).unwrap();
+    TrustedSigner::validate(&certs, &anchors, now(), None).unwrap();
+
+    // The chain is published at the version's repository path.
+    let published = store
+        .published_chain(&version.repository_path, now())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(published.chain_pem, version.chain_pem);
+
+    // Every step started and succeeded, in order.
+    let mut want = Vec::new();
+    for step in Step::ALL {
+        want.push((step.as_str().to_owned(), "started".to_owned()));
+        want.push((step.as_str().to_owned(), "succeeded".to_owned()));
+    }
+    assert_eq!(events(store, &tenant, &cert).await, want);
+}
+
+#[tokio::test]
+async fn issues_an_active_version_that_validates_and_records_every_step() {
+    let running = start_sandbox().await;
+    let db = TestStore::sqlite().await;
+    happy_path(&db.store, &running).await;
+    db.cleanup().await;
+}
+
+#[tokio::test]
+async fn issues_on_postgres_too() {
+    let running = start_sandbox().await;
+    let db = TestStore::postgres().await;
+    let store = db.store.clone();
+    let outcome = tokio::spawn(async move { happy_path(&store, &running).await }).await;
+    db.cleanup().await;
+    if let Err(e) = outcome {
+        std::panic::resume_unwind(e.into_panic());
+    }
+}
+
+#[tokio::test]
+async fn second_issuance_reuses_the_acme_account_and_retires_the_old_version() {
+    let running = start_sandbox().await;
+    let db = TestStore::sqlite().await;
+    let store = &db.store;
+    let deps = deps(&running).await;
+    let (tenant, cert) = entry(store, "sandbox").await;
+    let directory = deps.acme.config().directory_url.clone();
+
+    let first = issue_certificate(store, &tenant, &cert, &deps)
+        .await
+        .unwrap();
+    let account = store
+        .acme_account(&tenant, &cert, &directory)
+        .await
+        .unwrap()
+        .unwrap();
+    let second = issue_certificate(store, &tenant, &cert, &deps)
+        .await
+        .unwrap();
+    let again = store
+        .acme_account(&tenant, &cert, &directory)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(again.account_url, account.account_url);
+    assert_eq!(
+        again.key.public_key_spki_der().unwrap(),
+        account.key.public_key_spki_der().unwrap()
+    );
+
+    assert_ne!(first.id, second.id);
+    assert_ne!(first.fingerprint, second.fingerprint);
+    assert_eq!(second.state, VersionState::Active);
+    assert_eq!(
+        store.version(&tenant, &first.id).await.unwrap().state,
+        VersionState::Retired
+    );
+    assert_eq!(
+        store
+            .active_version(&tenant, &cert)
+            .await
+            .unwrap()
+            .unwrap()
+            .id,
+        second.id
+    );
+    db.cleanup().await;
+}
+
+#[tokio::test]
+async fn wrong_password_fails_at_login_once_and_stores_no_version() {
+    let running = start_sandbox().await;
+    let db = TestStore::sqlite().await;
+    let store = &db.store;
+    let deps = deps(&running).await;
+    let (tenant, cert) = entry(store, "not-the-password").await;
+
+    let failure = issue_certificate(store, &tenant, &cert, &deps)
+        .await
+        .unwrap_err();
+    assert_eq!(failure.step, Step::StiPaLogin);
+    assert!(failure.error.contains("401"), "{}", failure.error);
+    assert!(!failure.error.contains("not-the-password"));
+    assert!(
+        store
+            .list_versions(&tenant, &cert)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        store
+            .active_version(&tenant, &cert)
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    let events = store.list_events(&tenant, &cert, 100).await.unwrap();
+    let failed: Vec<_> = events
+        .iter()
+        .filter(|e| e.outcome == EventOutcome::Failed)
+        .collect();
+    assert_eq!(failed.len(), 1, "{events:?}");
+    assert_eq!(failed[0].step, "sti_pa_login");
+    let text = failed[0].error_text.as_deref().unwrap();
+    assert!(
+        text.contains("401") && !text.contains("not-the-password"),
+        "{text}"
+    );
+    // One login attempt only: no retry storm.
+    let logins = events
+        .iter()
+        .filter(|e| e.step == "sti_pa_login" && e.outcome == EventOutcome::Started)
+        .count();
+    assert_eq!(logins, 1);
+    // Nothing after the login ran.
+    assert!(events.iter().all(|e| e.step != "spc_token"));
+    db.cleanup().await;
+}
+
+#[tokio::test]
+async fn ca_failure_is_a_typed_failure_at_the_acme_step_and_activates_nothing() {
+    let running = start_sandbox().await;
+    let db = TestStore::sqlite().await;
+    let store = &db.store;
+    let deps = deps(&running).await;
+    let (tenant, cert) = entry(store, "sandbox").await;
+
+    running.sandbox.set_faults(Faults {
+        fail_next: 1000,
+        fail_status: 503,
+        fail_target: FaultTarget::Ca,
+        ..Faults::default()
+    });
+    let failure = issue_certificate(store, &tenant, &cert, &deps)
+        .await
+        .unwrap_err();
+    assert_eq!(failure.step, Step::AcmeAccount, "{failure}");
+    assert!(
+        store
+            .list_versions(&tenant, &cert)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        store
+            .active_version(&tenant, &cert)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    db.cleanup().await;
+}
+
+#[tokio::test]
+async fn expired_tokens_fail_the_order_and_activate_nothing() {
+    let running = start_sandbox().await;
+    let db = TestStore::sqlite().await;
+    let store = &db.store;
+    let deps = deps(&running).await;
+    let (tenant, cert) = entry(store, "sandbox").await;
+
+    // The attempt's SPC token is expired when issued: the STI-CA refuses the challenge.
+    running.sandbox.set_faults(Faults {
+        expired_token_next: 1,
+        ..Faults::default()
+    });
+    let failure = issue_certificate(store, &tenant, &cert, &deps)
+        .await
+        .unwrap_err();
+    assert_eq!(failure.step, Step::AcmeOrder, "{failure}");
+    assert!(
+        store
+            .list_versions(&tenant, &cert)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        store
+            .active_version(&tenant, &cert)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    db.cleanup().await;
+}
