@@ -227,20 +227,20 @@ impl DistinguishedName {
         let mut rdns = Vec::new();
         for (attribute, value) in &self.attributes {
             let string = match attribute.printable() {
-                true if is_printable(value) => tlv(TAG_PRINTABLE_STRING, value.as_bytes()),
+                true if is_printable(value) => der_tlv(TAG_PRINTABLE_STRING, value.as_bytes()),
                 true => {
                     return Err(CsrError::NameValue {
                         attribute: *attribute,
                         value: value.clone(),
                     });
                 }
-                false => tlv(TAG_UTF8_STRING, value.as_bytes()),
+                false => der_tlv(TAG_UTF8_STRING, value.as_bytes()),
             };
-            let oid = tlv(TAG_OID, &[0x55, 0x04, attribute.arc()]);
-            let atv = tlv(TAG_SEQUENCE, &[oid, string].concat());
-            rdns.extend(tlv(TAG_SET, &atv));
+            let oid = der_tlv(TAG_OID, &[0x55, 0x04, attribute.arc()]);
+            let atv = der_tlv(TAG_SEQUENCE, &[oid, string].concat());
+            rdns.extend(der_tlv(TAG_SET, &atv));
         }
-        Ok(tlv(TAG_SEQUENCE, &rdns))
+        Ok(der_tlv(TAG_SEQUENCE, &rdns))
     }
 
     fn to_rcgen(&self) -> Result<rcgen::DistinguishedName, CsrError> {
@@ -309,14 +309,14 @@ impl CrlDistributionPoint {
                 uri: self.uri.clone(),
             });
         }
-        let uri = tlv(0x86, self.uri.as_bytes());
-        let full_name = tlv(0xA0, &uri);
-        let mut point = tlv(0xA0, &full_name);
+        let uri = der_tlv(0x86, self.uri.as_bytes());
+        let full_name = der_tlv(0xA0, &uri);
+        let mut point = der_tlv(0xA0, &full_name);
         if let Some(issuer) = &self.crl_issuer {
-            let directory_name = tlv(0xA4, &issuer.to_der()?);
-            point.extend(tlv(0xA2, &directory_name));
+            let directory_name = der_tlv(0xA4, &issuer.to_der()?);
+            point.extend(der_tlv(0xA2, &directory_name));
         }
-        Ok(tlv(TAG_SEQUENCE, &tlv(TAG_SEQUENCE, &point)))
+        Ok(der_tlv(TAG_SEQUENCE, &der_tlv(TAG_SEQUENCE, &point)))
     }
 }
 
@@ -326,8 +326,9 @@ const TAG_PRINTABLE_STRING: u8 = 0x13;
 const TAG_SEQUENCE: u8 = 0x30;
 const TAG_SET: u8 = 0x31;
 
-/// One DER tag-length-value with a definite length in the shortest form (X.690 §10.1).
-fn tlv(tag: u8, content: &[u8]) -> Vec<u8> {
+/// One DER tag-length-value with a definite length in the shortest form (X.690 §10.1), for
+/// the extensions and names this workspace builds by hand (the sandbox's certificates too).
+pub fn der_tlv(tag: u8, content: &[u8]) -> Vec<u8> {
     let len = content.len();
     let mut out = vec![tag];
     if len < 0x80 {
@@ -366,9 +367,9 @@ mod tests {
 
     #[test]
     fn tlv_lengths() {
-        assert_eq!(tlv(0x04, &[1, 2]), vec![0x04, 2, 1, 2]);
-        assert_eq!(&tlv(0x04, &[0; 200])[..3], &[0x04, 0x81, 200]);
-        assert_eq!(&tlv(0x04, &[0; 300])[..4], &[0x04, 0x82, 0x01, 0x2C]);
+        assert_eq!(der_tlv(0x04, &[1, 2]), vec![0x04, 2, 1, 2]);
+        assert_eq!(&der_tlv(0x04, &[0; 200])[..3], &[0x04, 0x81, 200]);
+        assert_eq!(&der_tlv(0x04, &[0; 300])[..4], &[0x04, 0x82, 0x01, 0x2C]);
     }
 
     #[test]

@@ -44,7 +44,9 @@ pub use chain::{
     MAX_SIGNATURE_CHECKS, VerifiedChain,
 };
 pub use crl::{CrlError, MAX_CRL_ENTRIES, RevocationList, UnverifiedCrl};
-pub use csr::{CrlDistributionPoint, Csr, CsrError, CsrParams, DistinguishedName, NameAttribute};
+pub use csr::{
+    CrlDistributionPoint, Csr, CsrError, CsrParams, DistinguishedName, NameAttribute, der_tlv,
+};
 pub use profile::{
     Document, Finding, ProfileError, Report, Role, Severity, Verdict, lint, lint_certificate,
     lint_csr,

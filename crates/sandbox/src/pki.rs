@@ -427,21 +427,8 @@ pub(crate) fn subject_der(cert: &[u8]) -> Result<Vec<u8>, PkiError> {
     Ok(parsed.subject().as_raw().to_vec())
 }
 
-/// One DER tag-length-value, shortest length form (X.690 §10.1).
-pub(crate) fn tlv(tag: u8, content: &[u8]) -> Vec<u8> {
-    let len = content.len();
-    let mut out = vec![tag];
-    if len < 0x80 {
-        out.push(len as u8);
-    } else {
-        let bytes = len.to_be_bytes();
-        let skip = bytes.iter().take_while(|b| **b == 0).count();
-        out.push(0x80 | (bytes.len() - skip) as u8);
-        out.extend_from_slice(&bytes[skip..]);
-    }
-    out.extend_from_slice(content);
-    out
-}
+/// One DER tag-length-value: the workspace's single implementation lives in `pki`.
+pub(crate) use pki::der_tlv as tlv;
 
 /// PEM `CERTIFICATE` block.
 pub(crate) fn pem(der: &[u8]) -> String {
