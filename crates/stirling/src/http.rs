@@ -16,6 +16,7 @@ use serde_json::json;
 use tower_http::trace::TraceLayer;
 
 use crate::entry::FieldError;
+use crate::lifecycle::scheduler::RenewNow;
 use crate::store::{Store, StoreError};
 use sti::Clock;
 
@@ -29,6 +30,8 @@ pub struct AppState {
     pub store: Store,
     /// The service's clock (a seam tests replace).
     pub clock: Arc<dyn Clock>,
+    /// "Renew now" requests to the renewal scheduler.
+    pub renew_now: RenewNow,
 }
 
 /// Builds the whole HTTP application on `state`.

@@ -10,6 +10,7 @@ use tokio::signal::unix::{SignalKind, signal};
 
 use crate::config::Config;
 use crate::http::{AppState, router};
+use crate::lifecycle::scheduler::RenewNow;
 use crate::secrets::MasterKey;
 use crate::store::Store;
 
@@ -46,9 +47,12 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         false => None,
     };
 
+    // The scheduler that reads these requests is started with the lifecycle wiring.
+    let (renew_now, _renew_requests) = RenewNow::channel();
     let app = router(AppState {
         store: store.clone(),
         clock: Arc::new(sti::SystemClock),
+        renew_now,
     });
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let mut server = tokio::spawn(async move {

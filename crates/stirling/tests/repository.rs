@@ -99,6 +99,7 @@ async fn get(
     let app = router(AppState {
         store: store.clone(),
         clock: Arc::new(At(now)),
+        renew_now: stirling::lifecycle::scheduler::RenewNow::channel().0,
     });
     let response = app
         .oneshot(Request::get(path).body(Body::empty()).unwrap())

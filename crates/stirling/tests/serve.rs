@@ -28,6 +28,7 @@ async fn sqlite_state(dir: &tempfile::TempDir) -> AppState {
     AppState {
         store,
         clock: Arc::new(sti::SystemClock),
+        renew_now: stirling::lifecycle::scheduler::RenewNow::channel().0,
     }
 }
 
@@ -83,6 +84,7 @@ async fn healthz_names_the_postgres_backend() {
         router(AppState {
             store,
             clock: Arc::new(sti::SystemClock),
+            renew_now: stirling::lifecycle::scheduler::RenewNow::channel().0,
         }),
         "/healthz",
     )

@@ -245,6 +245,34 @@ row_id!(
     /// Identifies a tenant.
     TenantId
 );
+
+/// Which tenants' rows a caller may see: every query on tenant data for a request is filtered
+/// by the caller's scope, so rows of other tenants are "not found" rather than forbidden.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TenantScope {
+    /// An administrator of the installation: every tenant.
+    All,
+    /// A user or API token of one tenant.
+    Tenant(TenantId),
+}
+
+impl TenantScope {
+    /// Whether a row of `tenant` is visible in this scope.
+    pub fn allows(&self, tenant: &TenantId) -> bool {
+        match self {
+            Self::All => true,
+            Self::Tenant(own) => own == tenant,
+        }
+    }
+
+    /// The one tenant this scope is limited to, if any.
+    pub fn tenant(&self) -> Option<&TenantId> {
+        match self {
+            Self::All => None,
+            Self::Tenant(own) => Some(own),
+        }
+    }
+}
 row_id!(
     /// Identifies a certificate entry.
     CertificateId
