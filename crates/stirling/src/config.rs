@@ -40,6 +40,230 @@ pub struct Config {
     pub sandbox: bool,
     /// The embedded sandbox STI-PA/STI-CA, started only in sandbox mode.
     pub embedded_sandbox: EmbeddedSandboxConfig,
+    /// The SIP redirect server.
+    pub sip: SipConfig,
+    /// The certificate repository (the `x5u` URLs of our signatures).
+    pub repository: RepositoryConfig,
+    /// The STI-PA and STI-CA of each environment entries may use.
+    pub environments: EnvironmentsConfig,
+    /// When certificates are renewed.
+    pub renewal: RenewalConfig,
+    /// Failure mails to the tenants' System Email.
+    pub alerts: AlertsConfig,
+    /// Verification of received calls.
+    pub verification: VerificationConfig,
+}
+
+/// The SIP redirect server.
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SipConfig {
+    /// UDP listener; unset for none. Default `0.0.0.0:5060` (`127.0.0.1:5060` with
+    /// `--sandbox`).
+    pub udp: Option<SocketAddr>,
+    /// TCP listener; unset for none. Default as `udp`.
+    pub tcp: Option<SocketAddr>,
+    /// INVITEs handled at once before new ones get `503` with `Retry-After`. Default 1024.
+    pub max_in_flight: usize,
+    /// Request header an SBC may carry the origination identifier in; empty for none.
+    /// Default `P-Origination-ID`.
+    pub origid_header: String,
+    /// Response header with the attestation and SPC of a verified call. Default
+    /// `X-Stirling-Attestation`.
+    pub attestation_header: String,
+    /// Seconds between reloads of SBCs, policies and active certificates from the store (other
+    /// nodes' changes); local changes apply at once. Default 2; 1 to 60.
+    pub reload_secs: u64,
+}
+
+impl Default for SipConfig {
+    fn default() -> Self {
+        let any = SocketAddr::from(([0, 0, 0, 0], 5060));
+        Self {
+            udp: Some(any),
+            tcp: Some(any),
+            max_in_flight: 1024,
+            origid_header: crate::sip_front::DEFAULT_ORIGID_HEADER.to_owned(),
+            attestation_header: crate::sip_front::DEFAULT_ATTESTATION_HEADER.to_owned(),
+            reload_secs: 2,
+        }
+    }
+}
+
+/// The certificate repository.
+#[derive(Debug, Default, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RepositoryConfig {
+    /// The public HTTPS URL of the repository root as verifiers reach it, ending in `/`
+    /// (e.g. `https://cr.example.net/`); a version's path (`cr/<spid>/<sha256>.pem`) is
+    /// appended to make the `x5u`. Required unless `--sandbox` (which uses the HTTPS listener
+    /// below on loopback).
+    pub public_url: Option<String>,
+    /// An HTTPS listener serving the same application (repository included), when Stirling
+    /// terminates TLS itself rather than behind a proxy. Default: none (`127.0.0.1:8443`
+    /// with `--sandbox`).
+    pub https_listen: Option<SocketAddr>,
+    /// PEM certificate chain of the HTTPS listener. With `--sandbox` and unset, a loopback
+    /// certificate is generated in the sandbox state directory.
+    pub tls_cert_file: Option<PathBuf>,
+    /// PEM private key of the HTTPS listener.
+    pub tls_key_file: Option<PathBuf>,
+}
+
+/// The environments' STI-PA and STI-CA endpoints. Canada's STI-GA, iconectiv's production or
+/// staging, or a lab PA/CA are all just URLs here.
+#[derive(Debug, Default, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct EnvironmentsConfig {
+    /// Entries in the `production` environment.
+    pub production: Option<EnvironmentConfig>,
+    /// Entries in the `staging` environment.
+    pub staging: Option<EnvironmentConfig>,
+    /// Entries in the `sandbox` environment (filled in by `--sandbox` for the embedded one).
+    pub sandbox: Option<EnvironmentConfig>,
+}
+
+/// One environment's STI-PA and STI-CA.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct EnvironmentConfig {
+    /// Base URL of the STI-PA API (e.g. `https://authenticate-api.iconectiv.com`).
+    pub sti_pa_url: String,
+    /// The STI-CA's ACME directory URL.
+    pub acme_directory: String,
+    /// How this STI-CA wants the ATC fingerprint computed: `spki_der` (default) or
+    /// `jwk_thumbprint` (unconfirmed per CA, `standards.md` §4.4).
+    #[serde(default)]
+    pub fingerprint: FingerprintMethod,
+    /// PEM file of CA certificates the issued chains and our repository's self-check are
+    /// validated against (the STI-CA's root). Required unless filled in by `--sandbox`.
+    #[serde(default)]
+    pub ca_roots_file: Option<PathBuf>,
+    /// Allow plain-HTTP STI-PA and ACME URLs: only for a PA/CA on loopback (the embedded
+    /// sandbox). Default `false`.
+    #[serde(default)]
+    pub danger_allow_http: bool,
+}
+
+/// How the ATC fingerprint of the ACME account key is computed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FingerprintMethod {
+    /// RFC 7638 JWK thumbprint.
+    JwkThumbprint,
+    /// SHA-256 over the DER SubjectPublicKeyInfo.
+    #[default]
+    SpkiDer,
+}
+
+/// When certificates are renewed.
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RenewalConfig {
+    /// Share of a certificate's lifetime after which it is renewed. Default 0.5; 0.1 to 0.9.
+    pub renew_after_fraction: f64,
+    /// First retry delay after a failure, seconds. Default 60.
+    pub retry_base_secs: u64,
+    /// Longest retry delay, seconds. Default 3600.
+    pub retry_max_secs: u64,
+    /// Seconds between looks at which entries are due. Default 30 (2 with `--sandbox`).
+    pub check_interval_secs: u64,
+}
+
+impl Default for RenewalConfig {
+    fn default() -> Self {
+        Self {
+            renew_after_fraction: 0.5,
+            retry_base_secs: 60,
+            retry_max_secs: 3_600,
+            check_interval_secs: 30,
+        }
+    }
+}
+
+/// Failure mails.
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AlertsConfig {
+    /// The SMTP relay; without it failures are only events and logs.
+    pub smtp: Option<SmtpRelayConfig>,
+    /// At most one failure mail per entry per this many seconds. Default 3600.
+    pub interval_secs: u64,
+}
+
+impl Default for AlertsConfig {
+    fn default() -> Self {
+        Self {
+            smtp: None,
+            interval_secs: 3_600,
+        }
+    }
+}
+
+/// The SMTP relay.
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct SmtpRelayConfig {
+    /// Host name.
+    pub host: String,
+    /// Port. Default 587.
+    #[serde(default = "default_smtp_port")]
+    pub port: u16,
+    /// `starttls` (default), `tls`, or `danger_plaintext` (a relay on this host only).
+    #[serde(default)]
+    pub security: SmtpSecurityConfig,
+    /// Login, if the relay wants one.
+    #[serde(default)]
+    pub username: Option<String>,
+    /// Password for `username` (prefer `STIRLING_ALERTS__SMTP__PASSWORD`).
+    #[serde(default)]
+    pub password: Option<SecretString>,
+    /// The From address.
+    pub from: String,
+    /// Seconds allowed for connecting and each command. Default 10.
+    #[serde(default = "default_smtp_timeout")]
+    pub timeout_secs: u64,
+}
+
+fn default_smtp_port() -> u16 {
+    587
+}
+
+fn default_smtp_timeout() -> u64 {
+    10
+}
+
+/// SMTP transport security.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SmtpSecurityConfig {
+    /// Plain text; only for a relay on the same host.
+    DangerPlaintext,
+    /// STARTTLS, required.
+    #[default]
+    Starttls,
+    /// Implicit TLS.
+    Tls,
+}
+
+/// Verification of received calls.
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct VerificationConfig {
+    /// PEM file of the STI-CA roots whose certificates are trusted (the STI-PA's CA list, as
+    /// exported). With `--sandbox` the sandbox STI-CA's root is added.
+    pub trust_anchors_file: Option<PathBuf>,
+    /// How far `iat` may be from our clock, seconds. Default 60.
+    pub freshness_secs: u64,
+}
+
+impl Default for VerificationConfig {
+    fn default() -> Self {
+        Self {
+            trust_anchors_file: None,
+            freshness_secs: 60,
+        }
+    }
 }
 
 /// The sandbox STI-PA/STI-CA that `--sandbox` runs in-process on its own listener.
@@ -167,9 +391,17 @@ impl Config {
     pub fn figment(file: Option<&Path>, sandbox: bool) -> Result<Figment, ConfigError> {
         let mut figment = Figment::new();
         if sandbox {
+            let loopback_sip = SocketAddr::from(([127, 0, 0, 1], 5060));
             figment = figment
                 .merge(Serialized::default("sandbox", true))
-                .merge(Serialized::default("secrets.generate_master_key", true));
+                .merge(Serialized::default("secrets.generate_master_key", true))
+                .merge(Serialized::default("sip.udp", loopback_sip))
+                .merge(Serialized::default("sip.tcp", loopback_sip))
+                .merge(Serialized::default(
+                    "repository.https_listen",
+                    SocketAddr::from(([127, 0, 0, 1], 8443)),
+                ))
+                .merge(Serialized::default("renewal.check_interval_secs", 2));
         }
         if let Some(file) = file {
             // figment ignores a missing file; a file named on the command line must exist.
@@ -218,6 +450,61 @@ impl Config {
         }
         tracing_subscriber::EnvFilter::try_new(&self.log.filter)
             .map_err(|e| invalid("log.filter", &e.to_string()))?;
+        if !(1..=60).contains(&self.sip.reload_secs) {
+            return Err(invalid("sip.reload_secs", "must be 1 to 60"));
+        }
+        if self.sip.max_in_flight == 0 {
+            return Err(invalid("sip.max_in_flight", "must be at least 1"));
+        }
+        match &self.repository.public_url {
+            Some(url) if !(url.starts_with("https://") && url.ends_with('/')) => {
+                return Err(invalid(
+                    "repository.public_url",
+                    "must be an https:// URL ending in /",
+                ));
+            }
+            None if !self.sandbox => {
+                return Err(invalid(
+                    "repository.public_url",
+                    "must be set (the x5u base verifiers fetch our certificates from)",
+                ));
+            }
+            _ => {}
+        }
+        if self.repository.tls_cert_file.is_some() != self.repository.tls_key_file.is_some() {
+            return Err(invalid(
+                "repository.tls_cert_file",
+                "tls_cert_file and tls_key_file go together",
+            ));
+        }
+        if self.repository.https_listen.is_some()
+            && self.repository.tls_cert_file.is_none()
+            && !self.sandbox
+        {
+            return Err(invalid(
+                "repository.https_listen",
+                "needs tls_cert_file and tls_key_file",
+            ));
+        }
+        let r = &self.renewal;
+        if !(0.1..=0.9).contains(&r.renew_after_fraction) {
+            return Err(invalid(
+                "renewal.renew_after_fraction",
+                "must be 0.1 to 0.9",
+            ));
+        }
+        if r.retry_base_secs == 0 || r.retry_max_secs < r.retry_base_secs {
+            return Err(invalid(
+                "renewal.retry_max_secs",
+                "retry_base_secs must be at least 1 and retry_max_secs at least retry_base_secs",
+            ));
+        }
+        if !(1..=3600).contains(&r.check_interval_secs) {
+            return Err(invalid("renewal.check_interval_secs", "must be 1 to 3600"));
+        }
+        if !(1..=600).contains(&self.verification.freshness_secs) {
+            return Err(invalid("verification.freshness_secs", "must be 1 to 600"));
+        }
         Ok(())
     }
 

@@ -6,8 +6,11 @@
 
 pub mod cli;
 pub mod config;
+pub mod demo;
+pub mod directory;
 pub mod entry;
 pub mod http;
+pub mod https;
 pub mod lifecycle;
 pub mod repository;
 pub mod secrets;

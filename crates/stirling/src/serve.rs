@@ -1,18 +1,34 @@
 //! Start-up and shutdown of the service: master key, store, migrations, HTTP listener, and a
 //! graceful stop on SIGINT/SIGTERM with a deadline.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
+use pki::TrustAnchors;
+use rustls::RootCertStore;
+use rustls_pki_types::CertificateDer;
+use sti::{
+    AcmeConfig, Clock, DangerousAcmeConfig, DangerousStiPaConfig, DangerousX5uConfig,
+    FingerprintInput, StiPaClient, StiPaConfig, X5uConfig,
+};
 use tokio::net::TcpListener;
 use tokio::signal::unix::{SignalKind, signal};
+use tokio::sync::Notify;
 
-use crate::config::Config;
+use crate::config::{Config, EnvironmentConfig, FingerprintMethod, SmtpSecurityConfig};
+use crate::demo;
+use crate::directory::{self, DirectoryHolder};
+use crate::entry::Environment;
 use crate::http::{AppState, router};
-use crate::lifecycle::scheduler::RenewNow;
-use crate::secrets::MasterKey;
+use crate::lifecycle::alert::{Mailer, SmtpConfig, SmtpSecurity};
+use crate::lifecycle::renewal::RenewalPolicy;
+use crate::lifecycle::scheduler::{Alerts, Issuer, RenewNow, Scheduler, SelfCheckSettings};
+use crate::secrets::{MasterKey, SecretString};
+use crate::sip_front::{SipFront, SipFrontConfig};
 use crate::store::Store;
+use crate::verification::{FixedTrust, Verifier};
 
 /// How long closing the store may take after the listener stopped.
 const STORE_CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
@@ -26,6 +42,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         .context("connecting to the store")?;
     store.migrate().await.context("migrating the store")?;
     tracing::info!(backend = ?store.backend(), "store ready");
+    let clock: Arc<dyn Clock> = Arc::new(sti::SystemClock);
 
     // Install the handlers before announcing the listener, so a signal sent as soon as the
     // service is reachable already means a graceful stop.
@@ -47,21 +64,123 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         false => None,
     };
 
-    // The scheduler that reads these requests is started with the lifecycle wiring.
-    let (renew_now, _renew_requests) = RenewNow::channel();
+    // The HTTPS listener and the x5u base of our signatures.
+    let (https, tls_root) = https_listener(&config).await?;
+    let x5u_base = match (&config.repository.public_url, &https) {
+        (Some(url), _) => url.clone(),
+        (None, Some((listener, _))) => {
+            let port = listener
+                .local_addr()
+                .context("https listener address")?
+                .port();
+            format!("https://127.0.0.1:{port}/")
+        }
+        (None, None) => anyhow::bail!("repository.public_url is not set"),
+    };
+    tracing::info!(x5u_base = %x5u_base, "certificate repository");
+
+    let parts = Parts::build(&config, sandbox.as_ref(), tls_root.as_ref(), &x5u_base)?;
+    let verifier = Arc::new(
+        Verifier::new(
+            &parts.x5u,
+            Arc::new(FixedTrust::new(parts.verification_anchors.clone(), None)),
+            clock.clone(),
+            config.verification.freshness_secs,
+        )
+        .context("building the verifier")?,
+    );
+
+    if config.sandbox {
+        let demo = demo::ensure_demo(&store, clock.now())
+            .await
+            .context("creating the sandbox demo tenant")?;
+        if demo.created {
+            tracing::warn!(tenant = %demo.tenant, certificate = %demo.certificate,
+                "created the demo tenant, its certificate entry (SPID 1234), an SBC for \
+                 127.0.0.0/8 and an attest-A policy");
+        }
+    }
+
+    // The call path's snapshot of SBCs, policies and signers, reloaded periodically (changes
+    // of other nodes) and at once after a local activation.
+    let directory = Arc::new(DirectoryHolder::default());
+    if let Err(e) = directory::reload(&store, &directory, &x5u_base).await {
+        tracing::warn!(error = %e, "loading SBCs and certificates; calls wait for the next reload");
+    }
+    let activated = Arc::new(Notify::new());
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let stopped = move || {
+        let mut rx = stop_rx.clone();
+        async move {
+            let _ = rx.wait_for(|stop| *stop).await;
+        }
+    };
+    let reloader = tokio::spawn(reload_directory(
+        store.clone(),
+        directory.clone(),
+        x5u_base.clone(),
+        Duration::from_secs(config.sip.reload_secs),
+        activated.clone(),
+        stopped(),
+    ));
+
+    let (renew_now, renew_requests) = RenewNow::channel();
+    let scheduler = Scheduler {
+        store: store.clone(),
+        issuers: parts.issuers,
+        policy: RenewalPolicy {
+            renew_after_fraction: config.renewal.renew_after_fraction,
+            retry_base: Duration::from_secs(config.renewal.retry_base_secs),
+            retry_max: Duration::from_secs(config.renewal.retry_max_secs),
+        },
+        check_interval: Duration::from_secs(config.renewal.check_interval_secs),
+        self_check: parts.self_check,
+        alerts: alerts(&config)?,
+        activated,
+        clock: clock.clone(),
+    };
+    let scheduler = tokio::spawn(scheduler.run(renew_requests, stopped()));
+
+    let front = SipFront::new(
+        SipFrontConfig {
+            origid_header: Some(config.sip.origid_header.clone()).filter(|h| !h.is_empty()),
+            attestation_header: config.sip.attestation_header.clone(),
+            freshness_secs: config.verification.freshness_secs,
+        },
+        directory.clone(),
+        verifier.clone(),
+        clock.clone(),
+    );
+    let sip_server = sip::Server::bind(
+        sip::ServerConfig {
+            udp: config.sip.udp,
+            tcp: config.sip.tcp,
+            max_in_flight: config.sip.max_in_flight,
+            warn_agent: "stirling".into(),
+            ..sip::ServerConfig::default()
+        },
+        front,
+    )
+    .await
+    .context("binding the SIP listeners")?;
+    tracing::info!(udp = ?sip_server.udp_addr(), tcp = ?sip_server.tcp_addr(), "sip listening");
+    let sip_task = tokio::spawn(sip_server.run());
+
     let app = router(AppState {
         store: store.clone(),
-        clock: Arc::new(sti::SystemClock),
+        clock: clock.clone(),
         renew_now,
     });
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let mut server = tokio::spawn(async move {
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async {
-                // Either a send or a dropped sender means stop.
-                let _ = stopped.await;
-            })
-            .await
+    let https_task = https.map(|(listener, tls)| {
+        tokio::spawn(crate::https::serve(listener, tls, app.clone(), stopped()))
+    });
+    let mut server = tokio::spawn({
+        let stop = stopped();
+        async move {
+            axum::serve(listener, app)
+                .with_graceful_shutdown(stop)
+                .await
+        }
     });
 
     tokio::select! {
@@ -72,7 +191,8 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         _ = terminate.recv() => tracing::info!(signal = "SIGTERM", "shutting down"),
         _ = interrupt.recv() => tracing::info!(signal = "SIGINT", "shutting down"),
     }
-    let _ = stop.send(());
+    let _ = stop_tx.send(true);
+    sip_task.abort();
     let deadline = Duration::from_secs(config.http.shutdown_timeout_secs);
     match tokio::time::timeout(deadline, &mut server).await {
         Ok(result) => result.context("HTTP server task")?.context("HTTP server")?,
@@ -84,21 +204,254 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             server.abort();
         }
     }
+    // Attempts in flight are abandoned: issuance is written to converge when run again.
+    let _ = tokio::time::timeout(Duration::from_secs(1), scheduler).await;
+    let _ = tokio::time::timeout(Duration::from_secs(1), reloader).await;
+    if let Some(task) = https_task {
+        task.abort();
+    }
     if tokio::time::timeout(STORE_CLOSE_TIMEOUT, store.close())
         .await
         .is_err()
     {
         tracing::warn!("store connections did not close in time");
     }
-    if let Some(task) = sandbox {
-        task.abort();
+    if let Some(sandbox) = sandbox {
+        sandbox.task.abort();
     }
     tracing::info!("stopped");
     Ok(())
 }
 
+/// Reloads the call path's directory every `every`, and at once when `activated` fires.
+async fn reload_directory(
+    store: Store,
+    directory: Arc<DirectoryHolder>,
+    x5u_base: String,
+    every: Duration,
+    activated: Arc<Notify>,
+    stop: impl std::future::Future<Output = ()>,
+) {
+    let mut ticker = tokio::time::interval(every);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    tokio::pin!(stop);
+    loop {
+        tokio::select! {
+            () = &mut stop => return,
+            _ = ticker.tick() => {}
+            () = activated.notified() => {}
+        }
+        if let Err(e) = directory::reload(&store, &directory, &x5u_base).await {
+            tracing::warn!(error = %e, "reloading SBCs and certificates; keeping the previous");
+        }
+    }
+}
+
+/// The clients and trust settings built from the configuration.
+struct Parts {
+    x5u: X5uConfig,
+    verification_anchors: TrustAnchors,
+    issuers: HashMap<Environment, Issuer>,
+    self_check: HashMap<Environment, SelfCheckSettings>,
+}
+
+impl Parts {
+    fn build(
+        config: &Config,
+        sandbox: Option<&EmbeddedSandbox>,
+        tls_root: Option<&CertificateDer<'static>>,
+        x5u_base: &str,
+    ) -> anyhow::Result<Self> {
+        let defaults = X5uConfig::default();
+        let mut roots = RootCertStore::clone(&defaults.roots);
+        let mut danger = DangerousX5uConfig::default();
+        if let Some(root) = tls_root {
+            roots
+                .add(root.clone())
+                .context("adding the loopback TLS root")?;
+        }
+        if let Some(port) = url::Url::parse(x5u_base).ok().and_then(|u| u.port()) {
+            danger.extra_port = Some(port);
+        }
+        if config.sandbox {
+            // Our own repository on loopback: the one exception the sandbox needs.
+            danger.allowed_hosts = vec!["127.0.0.1".into(), "localhost".into()];
+        }
+        let x5u = X5uConfig {
+            roots: Arc::new(roots),
+            danger,
+            ..defaults
+        };
+        let mut anchors_pem = String::new();
+        if let Some(file) = &config.verification.trust_anchors_file {
+            anchors_pem.push_str(
+                &std::fs::read_to_string(file)
+                    .with_context(|| format!("reading {}", file.display()))?,
+            );
+        }
+        if let Some(sandbox) = sandbox {
+            anchors_pem.push_str(&sandbox.ca_root_pem);
+        }
+        let verification_anchors = if anchors_pem.is_empty() {
+            tracing::warn!(
+                "no verification.trust_anchors_file: every received call fails with 437"
+            );
+            TrustAnchors::default()
+        } else {
+            TrustAnchors::from_pem(anchors_pem.as_bytes())
+                .map_err(|e| anyhow::anyhow!("verification trust anchors: {e}"))?
+        };
+
+        let fetcher = sti::X5uFetcher::new(&x5u).context("building the x5u fetcher")?;
+        let mut issuers = HashMap::new();
+        let mut self_check = HashMap::new();
+        let sandbox_env = sandbox.map(|s| EnvironmentConfig {
+            sti_pa_url: format!("{}/", s.base_url),
+            acme_directory: format!("{}/acme/directory", s.base_url),
+            fingerprint: FingerprintMethod::SpkiDer,
+            ca_roots_file: None,
+            danger_allow_http: true,
+        });
+        let envs = [
+            (
+                Environment::Production,
+                config.environments.production.clone(),
+            ),
+            (Environment::Staging, config.environments.staging.clone()),
+            (
+                Environment::Sandbox,
+                config.environments.sandbox.clone().or(sandbox_env),
+            ),
+        ];
+        for (environment, settings) in envs {
+            let Some(settings) = settings else { continue };
+            let key = environment.as_str();
+            let sti_pa = StiPaClient::new(&StiPaConfig {
+                danger: DangerousStiPaConfig {
+                    allow_http: settings.danger_allow_http,
+                },
+                ..StiPaConfig::new(
+                    settings
+                        .sti_pa_url
+                        .parse()
+                        .with_context(|| format!("environments.{key}.sti_pa_url"))?,
+                )
+            })
+            .with_context(|| format!("environments.{key}: STI-PA client"))?;
+            let acme = AcmeConfig {
+                danger: DangerousAcmeConfig {
+                    allow_http: settings.danger_allow_http,
+                },
+                ..AcmeConfig::new(settings.acme_directory.clone())
+            };
+            issuers.insert(
+                environment,
+                Issuer {
+                    sti_pa,
+                    acme,
+                    fingerprint_input: match settings.fingerprint {
+                        FingerprintMethod::JwkThumbprint => FingerprintInput::JwkThumbprint,
+                        FingerprintMethod::SpkiDer => FingerprintInput::SpkiDer,
+                    },
+                },
+            );
+            let anchors = match (&settings.ca_roots_file, environment, sandbox) {
+                (Some(file), _, _) => TrustAnchors::from_pem(
+                    &std::fs::read(file).with_context(|| format!("reading {}", file.display()))?,
+                )
+                .map_err(|e| anyhow::anyhow!("environments.{key}.ca_roots_file: {e}"))?,
+                (None, Environment::Sandbox, Some(s)) => {
+                    TrustAnchors::from_pem(s.ca_root_pem.as_bytes())
+                        .map_err(|e| anyhow::anyhow!("sandbox CA root: {e}"))?
+                }
+                (None, _, _) => verification_anchors.clone(),
+            };
+            self_check.insert(
+                environment,
+                SelfCheckSettings {
+                    x5u_base: x5u_base.to_owned(),
+                    fetcher: fetcher.clone(),
+                    anchors,
+                },
+            );
+        }
+        Ok(Self {
+            x5u,
+            verification_anchors,
+            issuers,
+            self_check,
+        })
+    }
+}
+
+/// The HTTPS listener, if configured, with its TLS configuration, and the root of a
+/// generated loopback certificate (sandbox) that our own fetchers must trust.
+async fn https_listener(
+    config: &Config,
+) -> anyhow::Result<(
+    Option<(TcpListener, Arc<rustls::ServerConfig>)>,
+    Option<CertificateDer<'static>>,
+)> {
+    let Some(listen) = config.repository.https_listen else {
+        return Ok((None, None));
+    };
+    let (tls, root) = match (
+        &config.repository.tls_cert_file,
+        &config.repository.tls_key_file,
+    ) {
+        (Some(cert), Some(key)) => (crate::https::server_config(cert, key)?, None),
+        _ => {
+            let dir = config.embedded_sandbox.state_dir.clone();
+            let (tls, root) = tokio::task::spawn_blocking(move || crate::https::sandbox_tls(&dir))
+                .await
+                .context("tls task")??;
+            (tls, Some(root))
+        }
+    };
+    let listener = TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("binding the HTTPS listener to {listen}"))?;
+    tracing::info!(addr = %listener.local_addr().context("https address")?, "https listening");
+    Ok((Some((listener, Arc::new(tls))), root))
+}
+
+/// The failure mailer, when an SMTP relay is configured.
+fn alerts(config: &Config) -> anyhow::Result<Option<Alerts>> {
+    let Some(smtp) = &config.alerts.smtp else {
+        return Ok(None);
+    };
+    let mailer = Mailer::new(&SmtpConfig {
+        host: smtp.host.clone(),
+        port: smtp.port,
+        security: match smtp.security {
+            SmtpSecurityConfig::DangerPlaintext => SmtpSecurity::DangerPlaintext,
+            SmtpSecurityConfig::Starttls => SmtpSecurity::StartTls,
+            SmtpSecurityConfig::Tls => SmtpSecurity::Tls,
+        },
+        username: smtp.username.clone(),
+        password: smtp
+            .password
+            .as_ref()
+            .map(|p| SecretString::new(p.secret_str().to_owned())),
+        from: smtp.from.clone(),
+        timeout: Duration::from_secs(smtp.timeout_secs),
+    })
+    .context("alerts.smtp")?;
+    Ok(Some(Alerts {
+        mailer,
+        interval: Duration::from_secs(config.alerts.interval_secs),
+    }))
+}
+
+/// The embedded sandbox, running.
+struct EmbeddedSandbox {
+    task: tokio::task::JoinHandle<()>,
+    base_url: String,
+    ca_root_pem: String,
+}
+
 /// Opens (or creates) the sandbox state and serves its STI-PA and STI-CA.
-async fn start_embedded_sandbox(config: &Config) -> anyhow::Result<tokio::task::JoinHandle<()>> {
+async fn start_embedded_sandbox(config: &Config) -> anyhow::Result<EmbeddedSandbox> {
     let settings = &config.embedded_sandbox;
     if !settings.listen.ip().is_loopback() {
         anyhow::bail!(
@@ -120,17 +473,23 @@ async fn start_embedded_sandbox(config: &Config) -> anyhow::Result<tokio::task::
     .await
     .context("sandbox task")?
     .map_err(|e| anyhow::anyhow!("opening the sandbox state: {e:?}"))?;
+    let ca_root_pem = opened.ca_root_pem();
     let app = sandbox::router(opened.clone()).merge(sandbox::admin_router(opened));
     tracing::warn!(
         sti_pa = %format!("{base_url}/api/v1"),
         acme_directory = %format!("{base_url}/acme/directory"),
         "SANDBOX STI-PA and STI-CA running in-process: NOT FOR PRODUCTION"
     );
-    Ok(tokio::spawn(async move {
+    let task = tokio::spawn(async move {
         if let Err(e) = axum::serve(listener, app).await {
             tracing::error!(error = %e, "sandbox listener failed");
         }
-    }))
+    });
+    Ok(EmbeddedSandbox {
+        task,
+        base_url,
+        ca_root_pem,
+    })
 }
 
 /// The master key from `master_key` (environment) or the key file, generated when allowed.

@@ -4,6 +4,7 @@
 
 use std::collections::BTreeSet;
 
+use crate::store::CertificateId;
 use passport::{
     Attestation, Claims, Dest, InvalidTelephoneNumber, Ppt, Signer, TelephoneNumber, UnixTime,
 };
@@ -41,6 +42,9 @@ pub struct PolicyRule {
     pub scope: PolicyScope,
     /// What to do.
     pub action: PolicyAction,
+    /// The certificate entry that signs the calls it attests; `None` for the tenant's default
+    /// entry.
+    pub certificate: Option<CertificateId>,
 }
 
 /// What is known about a call when choosing its policy.
@@ -58,8 +62,17 @@ pub struct CallContext<'a> {
 /// longest calling prefix, then the trunk group, then the SBC, then the tenant default. With
 /// no rule at all the call is not signed: attesting is a decision the operator makes.
 pub fn decide(rules: &[PolicyRule], call: &CallContext<'_>) -> PolicyAction {
+    matching_rule(rules, call).map_or(PolicyAction::Skip, |rule| rule.action)
+}
+
+/// The rule [`decide`] follows for a call, if any matches; it also names the certificate entry
+/// that signs.
+pub fn matching_rule<'r>(
+    rules: &'r [PolicyRule],
+    call: &CallContext<'_>,
+) -> Option<&'r PolicyRule> {
     let tn = call.orig.as_str();
-    let mut best: Option<(u32, PolicyAction)> = None;
+    let mut best: Option<(u32, &PolicyRule)> = None;
     for rule in rules {
         let rank = match &rule.scope {
             PolicyScope::TnList(list) if list.contains(tn) => u32::MAX,
@@ -73,10 +86,10 @@ pub fn decide(rules: &[PolicyRule], call: &CallContext<'_>) -> PolicyAction {
             _ => continue,
         };
         if best.is_none_or(|(r, _)| rank > r) {
-            best = Some((rank, rule.action));
+            best = Some((rank, rule));
         }
     }
-    best.map_or(PolicyAction::Skip, |(_, action)| action)
+    best.map(|(_, rule)| rule)
 }
 
 /// Why a call cannot be signed.
@@ -177,7 +190,11 @@ mod tests {
     }
 
     fn rule(scope: PolicyScope, action: PolicyAction) -> PolicyRule {
-        PolicyRule { scope, action }
+        PolicyRule {
+            scope,
+            action,
+            certificate: None,
+        }
     }
 
     #[test]

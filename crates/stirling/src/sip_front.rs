@@ -1,5 +1,5 @@
-//! The SIP front: a redirect server (`sip::Handler`) that signs and verifies INVITEs for one
-//! tenant's SBCs (`standards.md` §2.2–§2.4).
+//! The SIP front: a redirect server (`sip::Handler`) that signs and verifies INVITEs for the
+//! tenants' SBCs (`standards.md` §2.2–§2.4).
 //!
 //! An SBC sends an INVITE; we answer `302 Moved Temporarily` with `Contact: <Request-URI>`
 //! and the headers it should add to its own INVITE when it follows the redirect:
@@ -18,21 +18,25 @@
 //!   `X-Stirling-Attestation: A; spc=1234`). A `verstat` already present on a received URI
 //!   is replaced: only we vouch for it.
 //!
-//! An SBC is known by its source address ([`Cidr`]); any other source gets `403 Forbidden`.
-//! Its [`SbcMode`] says whether it signs, verifies or both (sign without Identity, verify
-//! with). The signer sits in a [`SignerHolder`], so a new certificate version is switched in
-//! atomically without restarting the server.
+//! An SBC is known by its source address ([`Cidr`]) and partition (the Request-URI host);
+//! any other source gets `403 Forbidden`. Its [`SbcMode`] says whether it signs, verifies or
+//! both (sign without Identity, verify with). SBCs, policies and signers come from a
+//! [`Directory`](crate::directory::Directory) snapshot, so a new certificate version is
+//! switched in atomically without restarting the server. The policy rule names the
+//! certificate entry; with no active version the call proceeds unsigned. A tenant may have
+//! failed verifications rejected with their own code (403/428/436/437/438) instead of a 302.
 
 use std::fmt;
 use std::net::{IpAddr, SocketAddr};
 use std::str::FromStr;
-use std::sync::{Arc, PoisonError, RwLock};
+use std::sync::Arc;
 
-use passport::{Signer, TelephoneNumber, Verstat};
+use passport::{TelephoneNumber, Verstat};
 use sip::{HeaderName, NameAddr, Request, Response, ResponseBuilder, StatusCode, Transport};
 use sti::Clock;
 
-use crate::signing::{self, CallContext, PolicyAction, PolicyRule, SigningError, SigningRequest};
+use crate::directory::{DirectoryHolder, SbcRoute, TenantCalls};
+use crate::signing::{self, CallContext, PolicyAction, SigningError, SigningRequest};
 use crate::verification::{CallParties, Verification, Verifier};
 
 /// The default header carrying the attestation and SPC of a verified call.
@@ -81,6 +85,11 @@ impl Cidr {
             });
         }
         Ok(Self { addr, prefix })
+    }
+
+    /// The prefix length in bits.
+    pub fn prefix(&self) -> u8 {
+        self.prefix
     }
 
     /// Whether `ip` is in this network. IPv4-mapped IPv6 addresses count as IPv4.
@@ -159,24 +168,39 @@ pub enum SbcMode {
     Both,
 }
 
-/// One SBC of the tenant.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Sbc {
-    /// Its name, as policy rules refer to it ([`signing::PolicyScope::Sbc`]).
-    pub name: String,
-    /// The source addresses its requests come from.
-    pub source: Cidr,
-    /// What to do with its calls.
-    pub mode: SbcMode,
+impl SbcMode {
+    /// The name used in the store, the API and configuration.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Sign => "sign",
+            Self::Verify => "verify",
+            Self::Both => "both",
+        }
+    }
 }
 
-/// The front's configuration for one tenant.
+impl FromStr for SbcMode {
+    type Err = ();
+
+    fn from_str(s: &str) -> Result<Self, ()> {
+        match s.trim() {
+            "sign" => Ok(Self::Sign),
+            "verify" => Ok(Self::Verify),
+            "both" => Ok(Self::Both),
+            _ => Err(()),
+        }
+    }
+}
+
+impl fmt::Display for SbcMode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Settings of the front that are the same for every tenant.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SipFrontConfig {
-    /// The tenant's SBCs; the first whose network holds the source address is used.
-    pub sbcs: Vec<Sbc>,
-    /// The tenant's attestation policy rules.
-    pub policies: Vec<PolicyRule>,
     /// The request header holding the origination identifier, if the SBC sends one.
     pub origid_header: Option<String>,
     /// The response header carrying attestation and SPC of a verified call.
@@ -186,47 +210,14 @@ pub struct SipFrontConfig {
     pub freshness_secs: u64,
 }
 
-impl SipFrontConfig {
-    /// A configuration for `sbcs` and `policies` with the defaults: origid from
-    /// `P-Origination-ID`, attestation in `X-Stirling-Attestation`, a 60 s window.
-    pub fn new(sbcs: Vec<Sbc>, policies: Vec<PolicyRule>) -> Self {
+impl Default for SipFrontConfig {
+    /// origid from `P-Origination-ID`, attestation in `X-Stirling-Attestation`, a 60 s window.
+    fn default() -> Self {
         Self {
-            sbcs,
-            policies,
             origid_header: Some(DEFAULT_ORIGID_HEADER.to_owned()),
             attestation_header: DEFAULT_ATTESTATION_HEADER.to_owned(),
             freshness_secs: 60,
         }
-    }
-
-    /// The SBC a request from `ip` belongs to.
-    pub fn sbc_for(&self, ip: IpAddr) -> Option<&Sbc> {
-        self.sbcs.iter().find(|sbc| sbc.source.contains(ip))
-    }
-}
-
-/// The active signer, replaceable while calls are being signed: readers take a clone of the
-/// `Arc` and release the lock at once (it is never held across an `.await`).
-#[derive(Debug)]
-pub struct SignerHolder(RwLock<Arc<Signer>>);
-
-impl SignerHolder {
-    /// Holds `signer`.
-    pub fn new(signer: Signer) -> Self {
-        Self(RwLock::new(Arc::new(signer)))
-    }
-
-    /// The signer to use for the next call.
-    pub fn current(&self) -> Arc<Signer> {
-        // A writer cannot leave the value half-written (it only swaps an Arc), so a poisoned
-        // lock still holds a usable signer.
-        Arc::clone(&self.0.read().unwrap_or_else(PoisonError::into_inner))
-    }
-
-    /// Switches to `signer` (e.g. a new certificate version); calls already holding the old
-    /// one finish with it.
-    pub fn replace(&self, signer: Signer) {
-        *self.0.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(signer);
     }
 }
 
@@ -306,38 +297,41 @@ pub fn identity_with_verstat(
     })
 }
 
-/// The redirect server for one tenant: a [`sip::Handler`].
+/// The redirect server: a [`sip::Handler`] for every tenant's SBCs.
 pub struct SipFront {
     config: SipFrontConfig,
-    signer: Arc<SignerHolder>,
+    directory: Arc<DirectoryHolder>,
     verifier: Arc<Verifier>,
     clock: Arc<dyn Clock>,
 }
 
 impl SipFront {
-    /// A front for `config`, signing with whatever `signer` holds at the time of each call.
+    /// A front for `config`, routing and signing with whatever `directory` holds at the time
+    /// of each call.
     pub fn new(
         config: SipFrontConfig,
-        signer: Arc<SignerHolder>,
+        directory: Arc<DirectoryHolder>,
         verifier: Arc<Verifier>,
         clock: Arc<dyn Clock>,
     ) -> Self {
         Self {
             config,
-            signer,
+            directory,
             verifier,
             clock,
         }
     }
 
-    /// The signer holder, to switch in a new certificate version.
-    pub fn signer(&self) -> &Arc<SignerHolder> {
-        &self.signer
-    }
-
     async fn answer(&self, req: &Request, source: SocketAddr) -> Result<Response, Refusal> {
-        let Some(sbc) = self.config.sbc_for(source.ip()) else {
-            tracing::info!(%source, "sip request from an unknown source");
+        let directory = self.directory.current();
+        let host = req.uri().host();
+        let Some(sbc) = directory.route(source.ip(), host) else {
+            tracing::info!(%source, host, "sip request from an unknown source");
+            return Ok(fallback(req, StatusCode::FORBIDDEN));
+        };
+        let Some(tenant) = directory.tenant(&sbc.tenant) else {
+            // An SBC whose tenant has no settings yet: nothing to sign with, no policy.
+            tracing::warn!(sbc = %sbc.name, "sbc of a tenant without call settings");
             return Ok(fallback(req, StatusCode::FORBIDDEN));
         };
         let identities = req.identities()?;
@@ -347,13 +341,18 @@ impl SipFront {
             SbcMode::Both => identities.is_empty(),
         };
         if sign {
-            self.sign(req, sbc)
+            self.sign(req, sbc, tenant)
         } else {
-            self.verify(req, &identities).await
+            self.verify(req, &identities, tenant).await
         }
     }
 
-    fn sign(&self, req: &Request, sbc: &Sbc) -> Result<Response, Refusal> {
+    fn sign(
+        &self,
+        req: &Request,
+        sbc: &SbcRoute,
+        tenant: &TenantCalls,
+    ) -> Result<Response, Refusal> {
         let pai = req.p_asserted_identities()?;
         let from = req.from()?;
         let to = req.to()?;
@@ -370,7 +369,10 @@ impl SipFront {
             sbc: Some(&sbc.name),
             trunk_group: uri.param("tgrp").flatten(),
         };
-        let attest = match signing::decide(&self.config.policies, &call) {
+        let Some(rule) = signing::matching_rule(&tenant.policies, &call) else {
+            return Ok(redirect.build()?);
+        };
+        let attest = match rule.action {
             PolicyAction::Attest(attest) => attest,
             PolicyAction::Skip => return Ok(redirect.build()?),
             PolicyAction::Block => {
@@ -395,9 +397,14 @@ impl SipFront {
             date: req.date_time().ok().flatten(),
             origid,
         };
-        let signer = self.signer.current();
+        let Some(signer) = tenant.signer(rule.certificate.as_ref()) else {
+            // No active certificate (yet): the call goes on unsigned rather than failing;
+            // the certificate page shows why there is none.
+            tracing::warn!(sbc = %sbc.name, "no active certificate to sign with: not signed");
+            return Ok(redirect.build()?);
+        };
         match signing::identity_for(
-            &signer,
+            &signer.signer,
             &request,
             attest,
             self.clock.now(),
@@ -421,7 +428,12 @@ impl SipFront {
         }
     }
 
-    async fn verify(&self, req: &Request, identities: &[&str]) -> Result<Response, Refusal> {
+    async fn verify(
+        &self,
+        req: &Request,
+        identities: &[&str],
+        tenant: &TenantCalls,
+    ) -> Result<Response, Refusal> {
         let pai = req.p_asserted_identities()?;
         let from = req.from()?;
         let to = req.to()?;
@@ -450,6 +462,19 @@ impl SipFront {
                 },
             )
             .await;
+        if let (true, Some(failure)) = (tenant.reject_failed_verification, &verification.failure) {
+            // The tenant's policy: refuse the call with the failure's own code (§2.3).
+            let f = failure.sip_failure();
+            tracing::info!(code = f.code, error = %failure, "identity did not verify: rejected");
+            let status = StatusCode::new(f.code).ok_or(Refusal::Internal)?;
+            return Ok(req
+                .respond(status)
+                .header(
+                    HeaderName::Reason.as_str(),
+                    format!("SIP;cause={};text=\"{}\"", f.code, f.reason),
+                )
+                .build()?);
+        }
         let mut response = redirect(req);
         let sources: Vec<&str> = if pai.is_empty() {
             vec![req.headers().single(HeaderName::From)?]

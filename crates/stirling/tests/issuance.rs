@@ -71,6 +71,7 @@ async fn deps(running: &Running) -> IssuanceDeps {
         acme,
         fingerprint_input: FingerprintInput::SpkiDer,
         clock: Arc::new(SystemClock),
+        self_check: None,
     }
 }
 

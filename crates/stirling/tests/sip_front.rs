@@ -5,6 +5,7 @@
 
 #![allow(clippy::panic, clippy::unwrap_used)] // Test code: a panic is a failed test.
 
+use std::collections::HashMap;
 use std::net::{SocketAddr, TcpListener, UdpSocket};
 use std::path::PathBuf;
 use std::process::Command;
@@ -18,8 +19,10 @@ use pki::TrustAnchors;
 use rustls::RootCertStore;
 use sip::{Server, ServerConfig};
 use sti::{Clock, DangerousX5uConfig, X5uConfig};
+use stirling::directory::{ActiveSigner, Directory, DirectoryHolder, SbcRoute, TenantCalls};
 use stirling::signing::{PolicyAction, PolicyRule, PolicyScope};
-use stirling::sip_front::{Sbc, SbcMode, SignerHolder, SipFront, SipFrontConfig};
+use stirling::sip_front::{SbcMode, SipFront, SipFrontConfig};
+use stirling::store::{CertificateId, TenantId, VersionId};
 use stirling::verification::{CallParties, FixedTrust, Verifier};
 use stirling_test::{FixedHttpsServer, TEST_TIME, TestPki};
 
@@ -80,31 +83,59 @@ impl Setup {
         Signer::new(key, &self.server.url(path)).unwrap()
     }
 
+    /// One tenant with one SBC at `source` in `mode`, attesting A (blocking 1215555019…),
+    /// signing with `signer`.
+    fn directory(&self, source: &str, mode: SbcMode, signer: Signer) -> Directory {
+        let tenant = TenantId::new();
+        let certificate = CertificateId::new();
+        let sbc = SbcRoute {
+            id: None,
+            tenant: tenant.clone(),
+            name: "sbc-1".into(),
+            source: source.parse().unwrap(),
+            partition: String::new(),
+            mode,
+        };
+        let calls = TenantCalls {
+            policies: vec![
+                PolicyRule {
+                    scope: PolicyScope::Tenant,
+                    action: PolicyAction::Attest(Attestation::A),
+                    certificate: Some(certificate.clone()),
+                },
+                PolicyRule {
+                    scope: PolicyScope::CallingPrefix("1215555019".into()),
+                    action: PolicyAction::Block,
+                    certificate: None,
+                },
+            ],
+            signers: HashMap::from([(
+                certificate.clone(),
+                ActiveSigner {
+                    version: VersionId::new(),
+                    signer: Arc::new(signer),
+                },
+            )]),
+            default_certificate: Some(certificate),
+            reject_failed_verification: false,
+        };
+        Directory::new(vec![sbc], HashMap::from([(tenant, calls)]))
+    }
+
     /// Runs a front for one SBC at `source` in `mode`; returns its UDP and TCP addresses and
-    /// the signer holder.
+    /// the directory holder.
     async fn front(
         &self,
         source: &str,
         mode: SbcMode,
-    ) -> (SocketAddr, SocketAddr, Arc<SignerHolder>) {
-        let sbc = Sbc {
-            name: "sbc-1".into(),
-            source: source.parse().unwrap(),
+    ) -> (SocketAddr, SocketAddr, Arc<DirectoryHolder>) {
+        let holder = Arc::new(DirectoryHolder::new(self.directory(
+            source,
             mode,
-        };
-        let policies = vec![
-            PolicyRule {
-                scope: PolicyScope::Tenant,
-                action: PolicyAction::Attest(Attestation::A),
-            },
-            PolicyRule {
-                scope: PolicyScope::CallingPrefix("1215555019".into()),
-                action: PolicyAction::Block,
-            },
-        ];
-        let holder = Arc::new(SignerHolder::new(self.signer("/cr/1234.pem")));
+            self.signer("/cr/1234.pem"),
+        )));
         let front = SipFront::new(
-            SipFrontConfig::new(vec![sbc], policies),
+            SipFrontConfig::default(),
             holder.clone(),
             self.verifier.clone(),
             Arc::new(At(NOW)),
@@ -265,7 +296,7 @@ async fn signs_over_udp_and_tcp() {
     }
 
     // A new certificate version is switched in for the next call.
-    holder.replace(s.signer("/cr/1234-v2.pem"));
+    holder.replace(s.directory("127.0.0.0/8", SbcMode::Both, s.signer("/cr/1234-v2.pem")));
     let run = sipp("sign.xml", udp, "u1", &[("orig", "+12155550121")]).await;
     assert!(run.success, "{}", run.log);
     let msg = run.received("SIP/2.0 302");

@@ -45,6 +45,21 @@ pub struct IssuanceDeps {
     pub fingerprint_input: FingerprintInput,
     /// The time source for events, the store and validity checks.
     pub clock: Arc<dyn Clock>,
+    /// Fetching the new version from our own repository before activating it; `None` skips
+    /// [`Step::SelfCheck`] (tests of issuance without a repository listener).
+    pub self_check: Option<SelfCheck>,
+}
+
+/// How the self-check reaches and judges our own certificate repository.
+#[derive(Debug)]
+pub struct SelfCheck {
+    /// Public URL of the repository root, to which a version's repository path is appended:
+    /// the same base the signers put in `x5u`.
+    pub x5u_base: String,
+    /// The fetcher verifiers use (HTTPS, SSRF rules), so the check sees what they will see.
+    pub fetcher: sti::X5uFetcher,
+    /// What the published chain must validate against.
+    pub anchors: pki::TrustAnchors,
 }
 
 /// One step of issuance, as recorded in the entry's events.
@@ -67,13 +82,16 @@ pub enum Step {
     Lint,
     /// Storing the new version (pending, key sealed).
     Store,
+    /// Fetching the stored version from our own repository at its x5u URL and validating the
+    /// chain as a verifier would; a failure leaves it pending.
+    SelfCheck,
     /// Making the new version the active one, retiring the previous.
     Activate,
 }
 
 impl Step {
     /// Every step, in the order issuance runs them.
-    pub const ALL: [Self; 9] = [
+    pub const ALL: [Self; 10] = [
         Self::LoadEntry,
         Self::AcmeAccount,
         Self::StiPaLogin,
@@ -82,6 +100,7 @@ impl Step {
         Self::AcmeOrder,
         Self::Lint,
         Self::Store,
+        Self::SelfCheck,
         Self::Activate,
     ];
 
@@ -96,6 +115,7 @@ impl Step {
             Self::AcmeOrder => "acme_order",
             Self::Lint => "lint",
             Self::Store => "store",
+            Self::SelfCheck => "self_check",
             Self::Activate => "activate",
         }
     }
@@ -371,6 +391,14 @@ pub async fn issue_certificate(
         })
         .await?;
 
+    if let Some(check) = &deps.self_check {
+        run.step(
+            Step::SelfCheck,
+            self_check(check, &version, &entry, deps.clock.now()),
+        )
+        .await?;
+    }
+
     let active = run
         .step(Step::Activate, async {
             store
@@ -385,6 +413,82 @@ pub async fn issue_certificate(
         "certificate issued and activated"
     );
     Ok(active)
+}
+
+/// Why our own repository did not serve what a verifier needs.
+#[derive(Debug, thiserror::Error)]
+enum SelfCheckError {
+    /// The fetch failed (status, TLS, timeout, size...).
+    #[error("fetching {url}: {error}")]
+    Fetch {
+        /// The x5u URL.
+        url: String,
+        /// Why.
+        error: sti::FetchError,
+    },
+    /// The served chain is not the stored one.
+    #[error("{url} serves another certificate than the stored version")]
+    WrongCertificate {
+        /// The x5u URL.
+        url: String,
+    },
+    /// The served chain does not validate.
+    #[error("the chain at {url} does not validate: {error}")]
+    Chain {
+        /// The x5u URL.
+        url: String,
+        /// Why.
+        error: pki::ChainError,
+    },
+    /// The chain validates but names another SPC than the entry's SPID.
+    #[error("the chain at {url} is for SPC {found}, not {expected}")]
+    Spc {
+        /// The x5u URL.
+        url: String,
+        /// The entry's SPID.
+        expected: String,
+        /// The leaf's SPC.
+        found: String,
+    },
+}
+
+/// Fetches `version` from our repository as a verifier would and validates it.
+async fn self_check(
+    check: &SelfCheck,
+    version: &CertificateVersion,
+    entry: &CertificateEntry,
+    now: UnixTime,
+) -> Result<(), SelfCheckError> {
+    let url = format!("{}{}", check.x5u_base, version.repository_path);
+    let fetched = check
+        .fetcher
+        .fetch(&url)
+        .await
+        .map_err(|error| SelfCheckError::Fetch {
+            url: url.clone(),
+            error,
+        })?;
+    let leaf_matches = fetched.chain.first().is_some_and(|leaf| {
+        let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, leaf.as_ref());
+        hex(digest.as_ref()) == version.fingerprint
+    });
+    if !leaf_matches {
+        return Err(SelfCheckError::WrongCertificate { url });
+    }
+    let verified = pki::CertificateChain::from_der(fetched.chain)
+        .and_then(|chain| chain.verify(&check.anchors, now, None))
+        .map_err(|error| SelfCheckError::Chain {
+            url: url.clone(),
+            error,
+        })?;
+    if verified.spc() != &entry.fields.spid {
+        return Err(SelfCheckError::Spc {
+            url,
+            expected: entry.fields.spid.to_string(),
+            found: verified.spc().to_string(),
+        });
+    }
+    Ok(())
 }
 
 /// The entry's stored ACME account at this STI-CA, or a new one, stored before use.

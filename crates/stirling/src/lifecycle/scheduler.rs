@@ -4,9 +4,22 @@
 //! [`RenewNow`] is the handle the API and UI use to ask for an immediate attempt ("Renew
 //! now"); the scheduler loop owns the receiving end.
 
-use tokio::sync::mpsc;
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::time::Duration;
 
-use crate::store::{CertificateId, TenantId};
+use passport::UnixTime;
+use sti::{AcmeClient, AcmeConfig, Clock, FingerprintInput, StiPaClient};
+use tokio::sync::{Notify, mpsc};
+
+use super::alert::{Alert, GenerationFailure, Mailer};
+use super::issuance::{IssuanceDeps, IssuanceFailure, SelfCheck, Step, issue_certificate};
+use super::renewal::RenewalPolicy;
+use crate::entry::Environment;
+use crate::store::{
+    CertificateEntry, CertificateId, CertificateVersion, EventOutcome, NewEvent, Store, StoreError,
+    TenantId,
+};
 
 /// How many "Renew now" requests may wait before further ones are refused as busy.
 const RENEW_NOW_QUEUE: usize = 256;
@@ -59,4 +72,419 @@ impl RenewNow {
                 mpsc::error::TrySendError::Closed(_) => RenewNowError::Stopped,
             })
     }
+}
+
+/// The STI-PA and STI-CA of one environment, as the scheduler reaches them.
+#[derive(Clone, Debug)]
+pub struct Issuer {
+    /// The STI-PA client.
+    pub sti_pa: StiPaClient,
+    /// The STI-CA's ACME configuration; a client connects (reads the directory) per attempt,
+    /// so a CA that was down at start or changed its directory is picked up.
+    pub acme: AcmeConfig,
+    /// How this STI-CA computes the account key fingerprint.
+    pub fingerprint_input: FingerprintInput,
+}
+
+/// Everything the scheduler works with.
+pub struct Scheduler {
+    /// The store.
+    pub store: Store,
+    /// The PA/CA of each configured environment; entries of other environments are skipped
+    /// with an event saying so.
+    pub issuers: HashMap<Environment, Issuer>,
+    /// When to renew and how to back off.
+    pub policy: RenewalPolicy,
+    /// How often entries are looked at.
+    pub check_interval: Duration,
+    /// The self-check settings: repository base URL, fetcher and anchors per environment.
+    pub self_check: HashMap<Environment, SelfCheckSettings>,
+    /// Failure mails; `None` when no SMTP relay is configured (failures are still events).
+    pub alerts: Option<Alerts>,
+    /// Told after every activation, so the call path reloads its signers at once.
+    pub activated: Arc<Notify>,
+    /// The clock.
+    pub clock: Arc<dyn Clock>,
+}
+
+/// What the self-check of one environment needs (see [`SelfCheck`]).
+#[derive(Clone, Debug)]
+pub struct SelfCheckSettings {
+    /// Public URL of the repository root.
+    pub x5u_base: String,
+    /// The fetcher.
+    pub fetcher: sti::X5uFetcher,
+    /// The anchors the published chain must validate against.
+    pub anchors: pki::TrustAnchors,
+}
+
+/// Failure and recovery mails.
+#[derive(Clone)]
+pub struct Alerts {
+    /// The relay.
+    pub mailer: Mailer,
+    /// At most one failure mail per entry per this interval.
+    pub interval: Duration,
+}
+
+impl std::fmt::Debug for Alerts {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Alerts")
+            .field("interval", &self.interval)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The event step of a sent alert mail; its time is what throttles the next one, on every
+/// node alike.
+const ALERT_STEP: &str = "alert_mail";
+
+/// Per entry: consecutive failures and when the next attempt may start.
+#[derive(Clone, Copy, Debug)]
+struct Backoff {
+    failures: u32,
+    next: u64,
+}
+
+/// How an attempt ended, reported back to the loop.
+#[derive(Debug)]
+struct Attempted {
+    certificate: CertificateId,
+    /// `Some(delay)` after a failure: when to try again.
+    retry_in: Option<Duration>,
+}
+
+impl Scheduler {
+    /// Runs until `stop` resolves: every `check_interval`, starts an attempt for each entry
+    /// that is due and not backing off; "Renew now" requests start one at once. At most one
+    /// attempt per entry runs on this node, and on PostgreSQL an advisory lock makes it one
+    /// across nodes.
+    pub async fn run(
+        self,
+        mut requests: mpsc::Receiver<RenewRequest>,
+        stop: impl std::future::Future<Output = ()>,
+    ) {
+        let this = Arc::new(self);
+        let mut backoff: HashMap<CertificateId, Backoff> = HashMap::new();
+        let mut running: HashSet<CertificateId> = HashSet::new();
+        let (done_tx, mut done_rx) = mpsc::channel::<Attempted>(64);
+        let mut ticker = tokio::time::interval(this.check_interval);
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        tokio::pin!(stop);
+        loop {
+            tokio::select! {
+                () = &mut stop => break,
+                _ = ticker.tick() => {
+                    let due = match this.due_entries(&backoff).await {
+                        Ok(due) => due,
+                        Err(e) => {
+                            tracing::warn!(error = %e, "renewal check: store unavailable");
+                            continue;
+                        }
+                    };
+                    for (tenant, certificate) in due {
+                        if running.insert(certificate.clone()) {
+                            let failures = backoff.get(&certificate).map_or(0, |b| b.failures);
+                            spawn_attempt(&this, tenant, certificate, false, failures, done_tx.clone());
+                        }
+                    }
+                }
+                Some(request) = requests.recv() => {
+                    if running.insert(request.certificate.clone()) {
+                        let failures = backoff.get(&request.certificate).map_or(0, |b| b.failures);
+                        spawn_attempt(&this, request.tenant, request.certificate, true, failures, done_tx.clone());
+                    }
+                }
+                Some(done) = done_rx.recv() => {
+                    running.remove(&done.certificate);
+                    match done.retry_in {
+                        None => { backoff.remove(&done.certificate); }
+                        Some(delay) => {
+                            let now = this.clock.now().as_secs();
+                            let entry = backoff.entry(done.certificate).or_insert(Backoff { failures: 0, next: now });
+                            entry.failures = entry.failures.saturating_add(1);
+                            // A refused login waits the longest delay at once (see attempt).
+                            entry.next = now + delay.as_secs();
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Entries whose active version is due for renewal (or that have none) and that are not
+    /// backing off.
+    async fn due_entries(
+        &self,
+        backoff: &HashMap<CertificateId, Backoff>,
+    ) -> Result<Vec<(TenantId, CertificateId)>, StoreError> {
+        let now = self.clock.now();
+        let active: HashMap<CertificateId, (UnixTime, UnixTime)> = self
+            .store
+            .active_versions()
+            .await?
+            .into_iter()
+            .map(|(_, v)| (v.certificate_id, (v.not_before, v.not_after)))
+            .collect();
+        Ok(self
+            .store
+            .list_all_certificates()
+            .await?
+            .into_iter()
+            .filter(|entry| {
+                backoff
+                    .get(&entry.id)
+                    .is_none_or(|b| now.as_secs() >= b.next)
+                    && self.policy.due(active.get(&entry.id).copied(), now)
+            })
+            .map(|entry| (entry.tenant_id, entry.id))
+            .collect())
+    }
+
+    /// One attempt for one entry; returns when to retry after a failure.
+    async fn attempt(
+        &self,
+        tenant: &TenantId,
+        certificate: &CertificateId,
+        forced: bool,
+        failures_before: u32,
+    ) -> Option<Duration> {
+        // On PostgreSQL only the node holding the entry's lock renews it; the lock goes with
+        // the connection, so a killed node frees it.
+        let lock = match self.store.try_lock_entry(certificate).await {
+            Ok(Some(lock)) => lock,
+            Ok(None) => {
+                tracing::debug!(%certificate, "another node is renewing this entry");
+                return None;
+            }
+            Err(e) => {
+                tracing::warn!(%certificate, error = %e, "renewal: cannot take the entry lock");
+                return Some(self.policy.retry_delay(failures_before + 1, jitter()));
+            }
+        };
+        let result = self
+            .attempt_locked(tenant, certificate, forced, failures_before)
+            .await;
+        lock.release().await;
+        result
+    }
+
+    async fn attempt_locked(
+        &self,
+        tenant: &TenantId,
+        certificate: &CertificateId,
+        forced: bool,
+        failures_before: u32,
+    ) -> Option<Duration> {
+        let entry = match self.store.certificate(tenant, certificate).await {
+            Ok(entry) => entry,
+            // Deleted meanwhile: nothing to do.
+            Err(StoreError::NotFound { .. }) => return None,
+            Err(e) => {
+                tracing::warn!(%certificate, error = %e, "renewal: store unavailable");
+                return Some(self.policy.retry_delay(failures_before + 1, jitter()));
+            }
+        };
+        let previous = self
+            .store
+            .active_version(tenant, certificate)
+            .await
+            .ok()
+            .flatten();
+        // Another node may have renewed it while we waited for the lock.
+        if !forced
+            && !self.policy.due(
+                previous.as_ref().map(|v| (v.not_before, v.not_after)),
+                self.clock.now(),
+            )
+        {
+            return None;
+        }
+        let environment = entry.fields.environment;
+        let outcome = match self.issuers.get(&environment) {
+            None => Err(IssuanceFailure {
+                step: Step::LoadEntry,
+                error: format!("no STI-PA/STI-CA configured for environment {environment}"),
+            }),
+            Some(issuer) => match AcmeClient::connect(issuer.acme.clone()).await {
+                Err(e) => Err(IssuanceFailure {
+                    step: Step::AcmeAccount,
+                    error: format!("reading the STI-CA directory: {e}"),
+                }),
+                Ok(acme) => {
+                    let deps = IssuanceDeps {
+                        sti_pa: issuer.sti_pa.clone(),
+                        acme,
+                        fingerprint_input: issuer.fingerprint_input,
+                        clock: self.clock.clone(),
+                        self_check: self.self_check.get(&environment).map(|s| SelfCheck {
+                            x5u_base: s.x5u_base.clone(),
+                            fetcher: s.fetcher.clone(),
+                            anchors: s.anchors.clone(),
+                        }),
+                    };
+                    issue_certificate(&self.store, tenant, certificate, &deps).await
+                }
+            },
+        };
+        match outcome {
+            Ok(version) => {
+                self.activated.notify_one();
+                tracing::info!(%certificate, version = %version.id, "renewed");
+                self.mail_recovery(tenant, &entry, &version).await;
+                None
+            }
+            Err(failure) => {
+                // A refused login will fail the same way until someone fixes the password:
+                // back off to the longest delay rather than knocking on the STI-PA's door.
+                let failures = if failure.step == Step::StiPaLogin {
+                    u32::MAX
+                } else {
+                    failures_before + 1
+                };
+                let delay = self.policy.retry_delay(failures, jitter());
+                tracing::warn!(%certificate, step = %failure.step, error = %failure.error,
+                    retry_in_secs = delay.as_secs(), "certificate generation failed");
+                let next = UnixTime::since_unix_epoch(Duration::from_secs(
+                    self.clock.now().as_secs() + delay.as_secs(),
+                ));
+                self.mail_failure(tenant, &entry, previous.as_ref(), &failure, next)
+                    .await;
+                Some(delay)
+            }
+        }
+    }
+
+    async fn mail_failure(
+        &self,
+        tenant: &TenantId,
+        entry: &CertificateEntry,
+        current: Option<&CertificateVersion>,
+        failure: &IssuanceFailure,
+        next: UnixTime,
+    ) {
+        let Some(alerts) = &self.alerts else { return };
+        let now = self.clock.now();
+        match self
+            .store
+            .last_event_at(tenant, &entry.id, ALERT_STEP)
+            .await
+        {
+            Ok(Some(sent))
+                if now.as_secs().saturating_sub(sent.as_secs()) < alerts.interval.as_secs() =>
+            {
+                return;
+            }
+            Ok(_) => {}
+            Err(e) => {
+                tracing::warn!(error = %e, "alert throttle: store unavailable; not mailing");
+                return;
+            }
+        }
+        let alert = Alert::Failed(GenerationFailure {
+            entry_name: entry.fields.name.as_str().to_owned(),
+            spid: entry.fields.spid.to_string(),
+            step: failure.step.as_str().to_owned(),
+            error: failure.error.clone(),
+            current_expiry: current.map(|v| v.not_after),
+            next_attempt: Some(next),
+        });
+        self.send(tenant, entry, &alert).await;
+    }
+
+    async fn mail_recovery(
+        &self,
+        tenant: &TenantId,
+        entry: &CertificateEntry,
+        version: &CertificateVersion,
+    ) {
+        let Some(_) = &self.alerts else { return };
+        // A recovery mail only follows a failure mail sent since the last activation.
+        let alerted = self
+            .store
+            .last_event_at(tenant, &entry.id, ALERT_STEP)
+            .await;
+        let last_success = self
+            .store
+            .last_succeeded_before(
+                tenant,
+                &entry.id,
+                Step::Activate.as_str(),
+                version.created_at,
+            )
+            .await;
+        let (Ok(Some(alerted)), Ok(last_success)) = (alerted, last_success) else {
+            return;
+        };
+        if last_success.is_some_and(|s| s.as_secs() > alerted.as_secs()) {
+            return;
+        }
+        let alert = Alert::Recovered {
+            entry_name: entry.fields.name.as_str().to_owned(),
+            spid: entry.fields.spid.to_string(),
+            new_expiry: version.not_after,
+        };
+        self.send(tenant, entry, &alert).await;
+    }
+
+    async fn send(&self, tenant: &TenantId, entry: &CertificateEntry, alert: &Alert) {
+        let Some(alerts) = &self.alerts else { return };
+        let to = match self.store.tenant(tenant).await {
+            Ok(t) => t.system_email,
+            Err(e) => {
+                tracing::warn!(error = %e, "alert: tenant unavailable");
+                return;
+            }
+        };
+        let (outcome, text) = match alerts.mailer.send(&to, alert).await {
+            Ok(()) => (EventOutcome::Succeeded, format!("mailed {to}")),
+            Err(e) => {
+                tracing::warn!(error = %e, "alert mail not sent");
+                (EventOutcome::Failed, format!("mail to {to} failed: {e}"))
+            }
+        };
+        let event = NewEvent {
+            at: self.clock.now(),
+            step: ALERT_STEP,
+            outcome,
+            error_text: Some(&text),
+        };
+        if let Err(e) = self.store.append_event(tenant, &entry.id, &event).await {
+            tracing::warn!(error = %e, "alert event not stored");
+        }
+    }
+}
+
+fn spawn_attempt(
+    scheduler: &Arc<Scheduler>,
+    tenant: TenantId,
+    certificate: CertificateId,
+    forced: bool,
+    failures: u32,
+    done: mpsc::Sender<Attempted>,
+) {
+    let scheduler = Arc::clone(scheduler);
+    tokio::spawn(async move {
+        let retry_in = scheduler
+            .attempt(&tenant, &certificate, forced, failures)
+            .await;
+        let _ = done
+            .send(Attempted {
+                certificate,
+                retry_in,
+            })
+            .await;
+    });
+}
+
+/// A number in [0, 1) for retry jitter.
+fn jitter() -> f64 {
+    f64::from(rand_u32()) / (f64::from(u32::MAX) + 1.0)
+}
+
+fn rand_u32() -> u32 {
+    let mut bytes = [0u8; 4];
+    // The system RNG failing leaves zero jitter, which only loses the spreading.
+    let _ = aws_lc_rs::rand::fill(&mut bytes);
+    u32::from_le_bytes(bytes)
 }

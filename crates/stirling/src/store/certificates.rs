@@ -117,6 +117,20 @@ impl Store {
         .collect()
     }
 
+    /// Every entry of every tenant: the renewal scheduler's work list.
+    pub async fn list_all_certificates(&self) -> Result<Vec<CertificateEntry>, StoreError> {
+        sqlx::query(concat!(
+            "SELECT ",
+            entry_columns!(),
+            " FROM certificates ORDER BY id"
+        ))
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(entry_from_row)
+        .collect()
+    }
+
     /// Replaces an entry's non-secret fields; the password stays as it is.
     pub async fn update_certificate(
         &self,

@@ -8,8 +8,8 @@ use sqlx::Row as _;
 use sqlx::any::AnyRow;
 
 use super::{
-    CertificateId, EventId, OnConstraint as _, Store, StoreError, TenantId, parsed_column,
-    time_column, to_db_time,
+    CertificateId, EventId, OnConstraint as _, Store, StoreError, TenantId, optional_time_column,
+    parsed_column, time_column, to_db_time,
 };
 
 /// How a step ended.
@@ -121,6 +121,50 @@ impl Store {
             outcome: event.outcome,
             error_text: event.error_text.map(str::to_owned),
         })
+    }
+
+    /// When the newest event of `step` of an entry of `tenant` happened, if any.
+    pub async fn last_event_at(
+        &self,
+        tenant: &TenantId,
+        certificate: &CertificateId,
+        step: &str,
+    ) -> Result<Option<UnixTime>, StoreError> {
+        let row = sqlx::query(
+            "SELECT MAX(e.at) AS at FROM certificate_events e \
+             JOIN certificates c ON c.id = e.certificate_id \
+             WHERE e.certificate_id = $1 AND c.tenant_id = $2 AND e.step = $3",
+        )
+        .bind(certificate.as_str())
+        .bind(tenant.as_str())
+        .bind(step)
+        .fetch_one(&self.pool)
+        .await?;
+        optional_time_column(&row, "at")
+    }
+
+    /// When `step` last succeeded for an entry of `tenant` strictly before `before`, if ever.
+    pub async fn last_succeeded_before(
+        &self,
+        tenant: &TenantId,
+        certificate: &CertificateId,
+        step: &str,
+        before: UnixTime,
+    ) -> Result<Option<UnixTime>, StoreError> {
+        let row = sqlx::query(
+            "SELECT MAX(e.at) AS at FROM certificate_events e \
+             JOIN certificates c ON c.id = e.certificate_id \
+             WHERE e.certificate_id = $1 AND c.tenant_id = $2 AND e.step = $3 \
+             AND e.outcome = $4 AND e.at < $5",
+        )
+        .bind(certificate.as_str())
+        .bind(tenant.as_str())
+        .bind(step)
+        .bind(EventOutcome::Succeeded.as_str())
+        .bind(to_db_time(before)?)
+        .fetch_one(&self.pool)
+        .await?;
+        optional_time_column(&row, "at")
     }
 
     /// The newest `limit` events of an entry of `tenant`, newest first.

@@ -23,12 +23,16 @@ use crate::secrets::{MasterKey, SecretsError};
 mod acme_accounts;
 mod certificates;
 mod events;
+mod policies;
+mod sbcs;
 mod tenants;
 mod versions;
 
 pub use acme_accounts::{AcmeAccountRecord, NewAcmeAccount};
 pub use certificates::CertificateEntry;
 pub use events::{CertificateEvent, EventOutcome, NewEvent};
+pub use policies::{PolicyForm, PolicyRecord};
+pub use sbcs::{SbcForm, SbcRecord, ValidSbc};
 pub use tenants::{NewTenant, Tenant};
 pub use versions::{CertificateVersion, NewVersion, PublishedChain, VersionState};
 
@@ -148,10 +152,66 @@ impl Store {
         self.backend
     }
 
+    /// Takes the renewal lock of an entry if no other node holds it. On PostgreSQL this is a
+    /// session advisory lock on a connection the returned [`EntryLock`] keeps: a node that dies
+    /// loses its connection and with it the lock. SQLite serves one node, which runs at most
+    /// one attempt per entry by itself, so the lock is always granted there.
+    pub async fn try_lock_entry(
+        &self,
+        certificate: &CertificateId,
+    ) -> Result<Option<EntryLock>, StoreError> {
+        if self.backend != Backend::Postgres {
+            return Ok(Some(EntryLock { held: None }));
+        }
+        let key = advisory_key(certificate);
+        let mut conn = self.pool.acquire().await?;
+        let row = sqlx::query("SELECT pg_try_advisory_lock($1) AS locked")
+            .bind(key)
+            .fetch_one(&mut *conn)
+            .await?;
+        let locked: bool = row.try_get("locked")?;
+        Ok(locked.then_some(EntryLock {
+            held: Some((conn, key)),
+        }))
+    }
+
     /// Closes the pool, waiting for connections in use to come back.
     pub async fn close(&self) {
         self.pool.close().await;
     }
+}
+
+/// The renewal lock of one entry, held until [`EntryLock::release`] (or the connection dies).
+#[derive(Debug)]
+pub struct EntryLock {
+    held: Option<(sqlx::pool::PoolConnection<sqlx::Any>, i64)>,
+}
+
+impl EntryLock {
+    /// Releases the lock.
+    pub async fn release(self) {
+        if let Some((mut conn, key)) = self.held {
+            let released = sqlx::query("SELECT pg_advisory_unlock($1)")
+                .bind(key)
+                .execute(&mut *conn)
+                .await;
+            if released.is_err() {
+                // Closing the connection ends the session and with it the lock.
+                let _ = conn.close().await;
+            }
+        }
+    }
+}
+
+/// The advisory lock key of an entry: 64 bits of a hash of its id, in a space of our own.
+fn advisory_key(certificate: &CertificateId) -> i64 {
+    let digest = aws_lc_rs::digest::digest(
+        &aws_lc_rs::digest::SHA256,
+        format!("stirling-renewal:{}", certificate.as_str()).as_bytes(),
+    );
+    let mut bytes = [0u8; 8];
+    bytes.copy_from_slice(&digest.as_ref()[..8]);
+    i64::from_be_bytes(bytes)
 }
 
 /// Maps constraint violations of a write to [`StoreError::Conflict`], everything else to
@@ -190,6 +250,20 @@ fn time_column(row: &AnyRow, column: &'static str) -> Result<UnixTime, StoreErro
     let secs: i64 = row.try_get(column)?;
     let secs = u64::try_from(secs).map_err(|_| StoreError::Corrupt { column })?;
     Ok(UnixTime::since_unix_epoch(Duration::from_secs(secs)))
+}
+
+/// Reads a nullable time column (e.g. an aggregate over no rows).
+fn optional_time_column(
+    row: &AnyRow,
+    column: &'static str,
+) -> Result<Option<UnixTime>, StoreError> {
+    let secs: Option<i64> = row.try_get(column)?;
+    secs.map(|secs| {
+        u64::try_from(secs)
+            .map(|secs| UnixTime::since_unix_epoch(Duration::from_secs(secs)))
+            .map_err(|_| StoreError::Corrupt { column })
+    })
+    .transpose()
 }
 
 /// Serialises a time as unix seconds (for JSON bodies).
@@ -284,4 +358,12 @@ row_id!(
 row_id!(
     /// Identifies a certificate event.
     EventId
+);
+row_id!(
+    /// Identifies an SBC.
+    SbcId
+);
+row_id!(
+    /// Identifies a policy rule.
+    PolicyId
 );

@@ -81,6 +81,37 @@ impl Store {
         self.tenant(&id).await
     }
 
+    /// For every tenant, whether a failed verification is rejected with its error code
+    /// (`true`) or annotated on a 302 (`false`, the default).
+    pub async fn verification_failure_settings(&self) -> Result<Vec<(TenantId, bool)>, StoreError> {
+        sqlx::query("SELECT id, verification_failure FROM tenants")
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(|row| {
+                let setting: String = row.try_get("verification_failure")?;
+                Ok((TenantId(row.try_get("id")?), setting == "reject"))
+            })
+            .collect()
+    }
+
+    /// Sets whether a failed verification for `tenant` is rejected with its error code.
+    pub async fn set_verification_failure(
+        &self,
+        tenant: &TenantId,
+        reject: bool,
+    ) -> Result<(), StoreError> {
+        let done = sqlx::query("UPDATE tenants SET verification_failure = $2 WHERE id = $1")
+            .bind(tenant.as_str())
+            .bind(if reject { "reject" } else { "annotate" })
+            .execute(&self.pool)
+            .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound { what: TENANT });
+        }
+        Ok(())
+    }
+
     /// One tenant.
     pub async fn tenant(&self, id: &TenantId) -> Result<Tenant, StoreError> {
         let row = sqlx::query(concat!(

@@ -241,6 +241,22 @@ impl Store {
         .transpose()
     }
 
+    /// Every active version with its tenant: the signers of the call path.
+    pub async fn active_versions(&self) -> Result<Vec<(TenantId, CertificateVersion)>, StoreError> {
+        sqlx::query(concat!(
+            "SELECT c.tenant_id, ",
+            version_columns!(),
+            " FROM certificate_versions v \
+             JOIN certificates c ON c.id = v.certificate_id WHERE v.state = $1"
+        ))
+        .bind(VersionState::Active.as_str())
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(|row| Ok((TenantId(row.try_get("tenant_id")?), version_from_row(row)?)))
+        .collect()
+    }
+
     /// The chain published at `repository_path`, if that version has not expired at `now`.
     ///
     /// The certificate repository is public: this is the one version query not scoped to a

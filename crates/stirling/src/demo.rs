@@ -1,0 +1,114 @@
+//! The demo setup of `serve --sandbox`: a tenant, one certificate entry for the embedded
+//! sandbox STI-PA's seeded account, an SBC for loopback that signs and verifies, and an
+//! attest-A default policy. Idempotent: a restart finds what the first start made.
+
+use passport::UnixTime;
+
+use crate::entry::EntryForm;
+use crate::secrets::SecretString;
+use crate::store::{CertificateId, NewTenant, PolicyForm, SbcForm, Store, StoreError, TenantId};
+
+/// The demo tenant's name.
+pub const DEMO_TENANT: &str = "demo";
+
+/// What the demo setup consists of.
+#[derive(Clone, Debug)]
+pub struct Demo {
+    /// The demo tenant.
+    pub tenant: TenantId,
+    /// Its certificate entry (SPID 1234, sandbox environment).
+    pub certificate: CertificateId,
+    /// Whether this start created it (false: it was there already).
+    pub created: bool,
+}
+
+/// Why the demo could not be set up.
+#[derive(Debug, thiserror::Error)]
+pub enum DemoError {
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A built-in value broke a validation rule (a bug).
+    #[error("built-in demo value rejected: {0}")]
+    Invalid(String),
+}
+
+/// Creates the demo tenant, entry, SBC and policy unless the tenant exists.
+pub async fn ensure_demo(store: &Store, now: UnixTime) -> Result<Demo, DemoError> {
+    if let Some(tenant) = store
+        .list_tenants()
+        .await?
+        .into_iter()
+        .find(|t| t.name == DEMO_TENANT)
+    {
+        let certificate = store
+            .list_certificates(&tenant.id)
+            .await?
+            .into_iter()
+            .next()
+            .map(|c| c.id)
+            .ok_or(StoreError::NotFound {
+                what: "demo certificate entry",
+            })?;
+        return Ok(Demo {
+            tenant: tenant.id,
+            certificate,
+            created: false,
+        });
+    }
+    let tenant = store
+        .create_tenant(
+            &NewTenant {
+                name: DEMO_TENANT.into(),
+                company: "Demo Telecom (sandbox)".into(),
+                technical_contact_name: "Demo Operator".into(),
+                technical_contact_phone: "+12025550100".into(),
+                system_email: "noc@demo.invalid".into(),
+            },
+            now,
+        )
+        .await?;
+    let invalid = |e: Vec<crate::entry::FieldError>| {
+        DemoError::Invalid(
+            e.iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("; "),
+        )
+    };
+    // The sandbox STI-PA's seeded user (`sandbox::Seed::demo`).
+    let entry = EntryForm {
+        name: "Demo SPID 1234".into(),
+        spid: "1234".into(),
+        sti_pa_account_id: "1234".into(),
+        sti_pa_user_id: "sandbox".into(),
+        sti_pa_password: SecretString::new("sandbox".into()),
+        environment: "sandbox".into(),
+    }
+    .validate()
+    .map_err(invalid)?;
+    let certificate = store.create_certificate(&tenant.id, &entry, now).await?;
+    let sbc = SbcForm {
+        name: "loopback".into(),
+        source: "127.0.0.0/8".into(),
+        partition: String::new(),
+        mode: "both".into(),
+    }
+    .validate()
+    .map_err(invalid)?;
+    store.create_sbc(&tenant.id, &sbc, now).await?;
+    let policy = PolicyForm {
+        scope: "tenant".into(),
+        value: String::new(),
+        action: "A".into(),
+        certificate_id: None,
+    }
+    .validate()
+    .map_err(invalid)?;
+    store.create_policy(&tenant.id, &policy, now).await?;
+    Ok(Demo {
+        tenant: tenant.id,
+        certificate: certificate.id,
+        created: true,
+    })
+}
