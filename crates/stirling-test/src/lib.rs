@@ -10,10 +10,12 @@
 mod crl;
 mod https;
 mod pki;
+mod sipp;
 mod smtp;
 
 pub use crl::{CrlEntry, IndirectCrl, crl_pem};
 pub use https::FixedHttpsServer;
 pub use pki::{CertOptions, Curve, TEST_TIME, TestCert, TestPki, tn_auth_list_der};
 pub use rcgen;
+pub use sipp::{SippRun, free_port, headers, sipp};
 pub use smtp::{ReceivedMail, SmtpSink};

@@ -565,11 +565,15 @@ mod tests {
 
     use super::*;
 
-    fn load_in(jail: &Jail, toml: Option<&str>, sandbox: bool) -> Result<Config, ConfigError> {
+    fn load_in(jail: &mut Jail, toml: Option<&str>, sandbox: bool) -> Result<Config, ConfigError> {
         let path = toml.map(|text| {
             jail.create_file("stirling.toml", text).unwrap();
             Path::new("stirling.toml")
         });
+        // Outside the sandbox the x5u base is required; these tests are about other keys.
+        if !sandbox && std::env::var_os("STIRLING_REPOSITORY__PUBLIC_URL").is_none() {
+            jail.set_env("STIRLING_REPOSITORY__PUBLIC_URL", "https://cr.example.net/");
+        }
         Config::load(path, sandbox)
     }
 
@@ -582,6 +586,34 @@ mod tests {
             assert!(!config.sandbox);
             assert!(!config.secrets.generate_master_key);
             assert!(config.master_key.is_none());
+            assert_eq!(config.sip.udp, Some("0.0.0.0:5060".parse().unwrap()));
+            assert!(config.repository.https_listen.is_none());
+            assert!(config.environments.production.is_none());
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn production_needs_an_https_x5u_base() {
+        Jail::expect_with(|jail| {
+            jail.set_env("STIRLING_REPOSITORY__PUBLIC_URL", "");
+            let err = Config::load(None, false).unwrap_err().to_string();
+            assert!(err.contains("repository.public_url"), "{err}");
+            jail.set_env("STIRLING_REPOSITORY__PUBLIC_URL", "http://cr.example.net/");
+            let err = Config::load(None, false).unwrap_err().to_string();
+            assert!(err.contains("must be an https:// URL ending in /"), "{err}");
+            jail.set_env("STIRLING_REPOSITORY__PUBLIC_URL", "https://cr.example.net/");
+            let config = Config::load(None, false).unwrap();
+            assert_eq!(
+                config.repository.public_url.as_deref(),
+                Some("https://cr.example.net/")
+            );
+            let sandbox = Config::load(None, true).unwrap();
+            assert_eq!(sandbox.sip.udp, Some("127.0.0.1:5060".parse().unwrap()));
+            assert_eq!(
+                sandbox.repository.https_listen,
+                Some("127.0.0.1:8443".parse().unwrap())
+            );
             Ok(())
         });
     }

@@ -9,11 +9,11 @@ use pki::TrustAnchors;
 use sandbox::{FaultTarget, Faults, Sandbox, SandboxConfig, Seed};
 use sqlx::Connection as _;
 use sti::{
-    AcmeClient, AcmeConfig, Clock, DangerousAcmeConfig, DangerousStiPaConfig, FingerprintInput,
-    StiPaClient, StiPaConfig, SystemClock,
+    AcmeClient, AcmeConfig, Clock, DangerousAcmeConfig, DangerousStiPaConfig, DangerousX5uConfig,
+    FingerprintInput, StiPaClient, StiPaConfig, SystemClock, X5uConfig, X5uFetcher,
 };
 use stirling::entry::EntryForm;
-use stirling::lifecycle::issuance::{IssuanceDeps, Step, issue_certificate};
+use stirling::lifecycle::issuance::{IssuanceDeps, SelfCheck, Step, issue_certificate};
 use stirling::secrets::{MasterKey, SecretString};
 use stirling::store::{CertificateId, EventOutcome, NewTenant, Store, TenantId, VersionState};
 use stirling::verification::TrustedSigner;
@@ -181,8 +181,74 @@ fn now() -> UnixTime {
     SystemClock.now()
 }
 
+/// Our repository (the whole HTTP application) served over HTTPS on loopback with a
+/// generated loopback certificate, as `serve --sandbox` does: the self-check's target.
+struct Repository {
+    base: String,
+    root: rustls_pki_types::CertificateDer<'static>,
+    task: JoinHandle<()>,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Repository {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+async fn repository(store: &Store) -> Repository {
+    let dir = tempfile::tempdir().unwrap();
+    let (tls, root) = stirling::https::sandbox_tls(dir.path()).unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let app = stirling::http::router(stirling::http::AppState {
+        store: store.clone(),
+        clock: Arc::new(SystemClock),
+        renew_now: stirling::lifecycle::scheduler::RenewNow::channel().0,
+    });
+    let task = tokio::spawn(stirling::https::serve(
+        listener,
+        Arc::new(tls),
+        app,
+        std::future::pending(),
+    ));
+    Repository {
+        base: format!("https://127.0.0.1:{port}/"),
+        root,
+        task,
+        _dir: dir,
+    }
+}
+
+/// The self-check against `repository` at `base`, trusting the sandbox STI-CA.
+fn self_check(repository: &Repository, base: &str, running: &Running) -> SelfCheck {
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(repository.root.clone()).unwrap();
+    let port = repository
+        .base
+        .rsplit(':')
+        .next()
+        .unwrap()
+        .trim_end_matches('/');
+    let x5u = X5uConfig {
+        roots: Arc::new(roots),
+        danger: DangerousX5uConfig {
+            allowed_hosts: vec!["127.0.0.1".into()],
+            extra_port: Some(port.parse().unwrap()),
+        },
+        ..X5uConfig::default()
+    };
+    SelfCheck {
+        x5u_base: base.to_owned(),
+        fetcher: X5uFetcher::new(&x5u).unwrap(),
+        anchors: TrustAnchors::from_pem(running.sandbox.ca_root_pem().as_bytes()).unwrap(),
+    }
+}
+
 async fn happy_path(store: &Store, running: &Running) {
-    let deps = deps(running).await;
+    let repository = repository(store).await;
+    let mut deps = deps(running).await;
+    deps.self_check = Some(self_check(&repository, &repository.base, running));
     let (tenant, cert) = entry(store, "sandbox").await;
 
     let version = issue_certificate(store, &tenant, &cert, &deps)
@@ -413,6 +479,40 @@ async fn expired_tokens_fail_the_order_and_activate_nothing() {
             .await
             .unwrap()
             .is_none()
+    );
+    db.cleanup().await;
+}
+
+#[tokio::test]
+async fn a_failed_self_check_leaves_the_version_pending_and_the_old_one_active() {
+    let running = start_sandbox().await;
+    let db = TestStore::sqlite().await;
+    let store = &db.store;
+    let repository = repository(store).await;
+    let (tenant, cert) = entry(store, "sandbox").await;
+    let mut deps = deps(&running).await;
+    deps.self_check = Some(self_check(&repository, &repository.base, &running));
+    let first = issue_certificate(store, &tenant, &cert, &deps)
+        .await
+        .unwrap();
+
+    // The published x5u base is wrong (as after a misconfigured proxy): our own fetch of the
+    // new version gets a 404, so it must not be activated.
+    let wrong = format!("{}missing/", repository.base);
+    deps.self_check = Some(self_check(&repository, &wrong, &running));
+    let failure = issue_certificate(store, &tenant, &cert, &deps)
+        .await
+        .unwrap_err();
+    assert_eq!(failure.step, Step::SelfCheck, "{failure}");
+    assert!(failure.error.contains("missing/cr/1234/"), "{failure}");
+    let active = store.active_version(&tenant, &cert).await.unwrap().unwrap();
+    assert_eq!(active.id, first.id);
+    let versions = store.list_versions(&tenant, &cert).await.unwrap();
+    assert_eq!(versions.len(), 2);
+    assert!(
+        versions
+            .iter()
+            .any(|v| v.id != first.id && v.state == VersionState::Pending)
     );
     db.cleanup().await;
 }

@@ -203,7 +203,9 @@ fn toml_in(dir: &tempfile::TempDir, extra_http: &str) -> String {
     format!(
         "[http]\nlisten = \"127.0.0.1:0\"\n{extra_http}\n[store]\nurl = \"sqlite://{}?mode=rwc\"\n\
          [secrets]\nmaster_key_file = \"{}\"\n\
-         [embedded_sandbox]\nlisten = \"127.0.0.1:0\"\nstate_dir = \"{}\"\n",
+         [embedded_sandbox]\nlisten = \"127.0.0.1:0\"\nstate_dir = \"{}\"\n\
+         [sip]\nudp = \"127.0.0.1:0\"\ntcp = \"127.0.0.1:0\"\n\
+         [repository]\nhttps_listen = \"127.0.0.1:0\"\n",
         dir.path().join("stirling.db").display(),
         dir.path().join("master.key").display(),
         dir.path().join("sandbox").display()
@@ -305,6 +307,7 @@ fn serve_without_a_master_key_outside_the_sandbox_fails() {
         .args(["serve"])
         .current_dir(dir.path())
         .env("STIRLING_HTTP__LISTEN", "127.0.0.1:0")
+        .env("STIRLING_REPOSITORY__PUBLIC_URL", "https://cr.example.net/")
         .output()
         .unwrap();
     assert_eq!(output.status.code(), Some(1));

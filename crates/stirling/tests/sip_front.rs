@@ -6,9 +6,8 @@
 #![allow(clippy::panic, clippy::unwrap_used)] // Test code: a panic is a failed test.
 
 use std::collections::HashMap;
-use std::net::{SocketAddr, TcpListener, UdpSocket};
+use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -24,7 +23,7 @@ use stirling::signing::{PolicyAction, PolicyRule, PolicyScope};
 use stirling::sip_front::{SbcMode, SipFront, SipFrontConfig};
 use stirling::store::{CertificateId, TenantId, VersionId};
 use stirling::verification::{CallParties, FixedTrust, Verifier};
-use stirling_test::{FixedHttpsServer, TEST_TIME, TestPki};
+use stirling_test::{FixedHttpsServer, SippRun, TEST_TIME, TestPki, headers};
 
 /// The clock of both the front and the verifier: a fixed instant just after `TEST_TIME`.
 #[derive(Debug)]
@@ -169,49 +168,13 @@ fn tn(s: &str) -> TelephoneNumber {
     TelephoneNumber::canonicalize(s).unwrap()
 }
 
-/// A loopback port free for both UDP and TCP, for sipp's own socket.
-fn free_port() -> u16 {
-    loop {
-        let udp = UdpSocket::bind("127.0.0.1:0").unwrap();
-        let port = udp.local_addr().unwrap().port();
-        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
-            return port;
-        }
-    }
-}
-
-struct Run {
-    success: bool,
-    log: String,
-}
-
-impl Run {
-    /// The first received message starting with `start_line` (e.g. `SIP/2.0 302`), LF-only.
-    fn received(&self, start_line: &str) -> String {
-        let log = self.log.replace("\r\n", "\n");
-        let Some(at) = log.find(start_line) else {
-            panic!("no {start_line} in:\n{}", self.log)
-        };
-        let msg = &log[at..];
-        msg[..msg.find("\n\n").unwrap_or(msg.len())].to_owned()
-    }
-}
-
-/// Values of header `name` in `msg`.
-fn headers(msg: &str, name: &str) -> Vec<String> {
-    msg.lines()
-        .filter_map(|l| {
-            let (n, v) = l.split_once(':')?;
-            n.trim()
-                .eq_ignore_ascii_case(name)
-                .then(|| v.trim().to_owned())
-        })
-        .collect()
-}
-
-/// Runs one call of `scenario` with sipp against `target` (`u1` or `t1`), with `-key`s.
-async fn sipp(scenario: &str, target: SocketAddr, transport: &str, keys: &[(&str, &str)]) -> Run {
-    let dir = tempfile::tempdir().unwrap();
+/// Runs one call of `scenario` (in `tests/sipp/`) with sipp against `target`.
+async fn sipp(
+    scenario: &str,
+    target: SocketAddr,
+    transport: &str,
+    keys: &[(&str, &str)],
+) -> SippRun {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("tests/sipp")
         .join(scenario);
@@ -220,35 +183,12 @@ async fn sipp(scenario: &str, target: SocketAddr, transport: &str, keys: &[(&str
         .iter()
         .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
         .collect();
-    let cwd = dir.path().to_owned();
-    let out = tokio::task::spawn_blocking(move || {
-        let mut cmd = Command::new("sipp");
-        cmd.current_dir(&cwd)
-            .arg(target.to_string())
-            .args(["-sf", path.to_str().unwrap(), "-t", &transport])
-            .args(["-m", "1", "-l", "1"])
-            .args(["-i", "127.0.0.1", "-p", &free_port().to_string()])
-            .args(["-nostdin", "-timeout", "30s", "-timeout_error"])
-            .args(["-max_retrans", "10", "-trace_err", "-trace_msg"]);
-        for (k, v) in &keys {
-            cmd.args(["-key", k, v]);
-        }
-        cmd.output()
+    tokio::task::spawn_blocking(move || {
+        let keys: Vec<(&str, &str)> = keys.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        stirling_test::sipp(&path, target, &transport, &keys)
     })
     .await
     .unwrap()
-    .expect("sipp is installed (Debian package sip-tester)");
-    let mut log = String::from_utf8_lossy(&out.stdout).into_owned();
-    log.push_str(&String::from_utf8_lossy(&out.stderr));
-    for entry in std::fs::read_dir(dir.path()).unwrap() {
-        let p = entry.unwrap().path();
-        let text = std::fs::read_to_string(&p).unwrap_or_default();
-        log.push_str(&format!("\n--- {}\n{text}", p.display()));
-    }
-    Run {
-        success: out.status.success(),
-        log,
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
