@@ -147,6 +147,8 @@ on_both_backends!(
     deleting_a_tenant_removes_its_entries,
     published_chains_are_served_until_they_expire,
     acme_accounts_are_sealed_unique_and_tenant_scoped,
+    sbcs_and_policies_are_tenant_scoped,
+    renewal_lock_is_exclusive_across_connections,
 );
 
 fn t(secs: u64) -> UnixTime {
@@ -228,10 +230,11 @@ async fn migrations_are_idempotent_and_create_every_table(ctx: Ctx) {
         "SELECT id, certificate_id, at, step, outcome, error_text FROM certificate_events",
         "SELECT id, certificate_id, directory_url, account_url, key_sealed, created_at \
          FROM acme_accounts",
-        "SELECT id, tenant_id, name, source_ip, partition_name, enabled, created_at, updated_at \
-         FROM sbcs",
-        "SELECT id, tenant_id, name, priority, match_rule, action, certificate_id, enabled, \
-         created_at, updated_at FROM policies",
+        "SELECT id, tenant_id, name, source_ip, partition_name, mode, enabled, created_at, \
+         updated_at FROM sbcs",
+        "SELECT id, tenant_id, scope_kind, scope_value, action, certificate_id, created_at, \
+         updated_at FROM policies",
+        "SELECT verification_failure FROM tenants",
         "SELECT id, tenant_id, sbc_id, received_at, service, transport, source, call_id, \
          from_tn, to_tn, attestation, outcome, status_code, certificate_version_id, latency_us, \
          raw_request, raw_response FROM sip_messages",
@@ -1022,4 +1025,126 @@ async fn acme_accounts_are_sealed_unique_and_tenant_scoped(ctx: Ctx) {
         .unwrap()
         .get(0);
     assert_eq!(left, 0);
+}
+
+async fn sbcs_and_policies_are_tenant_scoped(ctx: Ctx) {
+    use stirling::signing::{PolicyAction, PolicyScope};
+    use stirling::store::{PolicyForm, SbcForm, TenantScope};
+
+    let store = &ctx.store;
+    let a = store.create_tenant(&new_tenant("a"), t(1)).await.unwrap();
+    let b = store.create_tenant(&new_tenant("b"), t(1)).await.unwrap();
+    let form = |name: &str, source: &str, partition: &str, mode: &str| SbcForm {
+        name: name.into(),
+        source: source.into(),
+        partition: partition.into(),
+        mode: mode.into(),
+    };
+    let sbc = form("edge-1", "192.0.2.0/24", "Sign.Example.net", "sign")
+        .validate()
+        .unwrap();
+    let created = store.create_sbc(&a.id, &sbc, t(2)).await.unwrap();
+    assert_eq!(created.partition, "sign.example.net");
+    assert_eq!(created.source.to_string(), "192.0.2.0/24");
+    // The same source and partition cannot belong to two SBCs (a request must route to one).
+    let same = form("edge-2", "192.0.2.0/24", "sign.example.net", "both")
+        .validate()
+        .unwrap();
+    assert!(matches!(
+        store.create_sbc(&b.id, &same, t(2)).await,
+        Err(StoreError::Conflict { .. })
+    ));
+    let errors = form("", "300.1.1.1", "bad host!", "relay")
+        .validate()
+        .unwrap_err();
+    let fields: Vec<_> = errors.iter().map(|e| e.field).collect();
+    assert_eq!(fields, ["name", "source", "partition", "mode"]);
+
+    let own = TenantScope::Tenant(a.id.clone());
+    let other = TenantScope::Tenant(b.id.clone());
+    assert_eq!(store.list_sbcs(&own).await.unwrap().len(), 1);
+    assert!(store.list_sbcs(&other).await.unwrap().is_empty());
+    assert_eq!(store.list_sbcs(&TenantScope::All).await.unwrap().len(), 1);
+    assert!(matches!(
+        store.sbc(&other, &created.id).await,
+        Err(StoreError::NotFound { .. })
+    ));
+    assert!(matches!(
+        store.delete_sbc(&b.id, &created.id).await,
+        Err(StoreError::NotFound { .. })
+    ));
+
+    // A policy may name only its own tenant's certificate entry.
+    let cert_a = store
+        .create_certificate(&a.id, &entry("Main", "709J", "pw"), t(3))
+        .await
+        .unwrap();
+    let rule = PolicyForm {
+        scope: "calling_prefix".into(),
+        value: "+1 215".into(),
+        action: "B".into(),
+        certificate_id: Some(cert_a.id.to_string()),
+    }
+    .validate()
+    .unwrap();
+    assert_eq!(rule.scope, PolicyScope::CallingPrefix("1215".into()));
+    assert_eq!(rule.action, PolicyAction::Attest(passport::Attestation::B));
+    assert!(matches!(
+        store.create_policy(&b.id, &rule, t(4)).await,
+        Err(StoreError::NotFound { .. })
+    ));
+    let stored = store.create_policy(&a.id, &rule, t(4)).await.unwrap();
+    let listed = store.list_policies(&own).await.unwrap();
+    assert_eq!(listed, [stored.clone()]);
+    assert!(store.list_policies(&other).await.unwrap().is_empty());
+    let tn_list = PolicyForm {
+        scope: "tn_list".into(),
+        value: "+12025550100, 2025550101".into(),
+        action: "block".into(),
+        certificate_id: None,
+    }
+    .validate()
+    .unwrap();
+    store.create_policy(&a.id, &tn_list, t(5)).await.unwrap();
+    let listed = store.list_policies(&own).await.unwrap();
+    assert_eq!(listed[1].rule, tn_list);
+    assert!(matches!(
+        store.delete_policy(&b.id, &stored.id).await,
+        Err(StoreError::NotFound { .. })
+    ));
+    store.delete_policy(&a.id, &stored.id).await.unwrap();
+    assert_eq!(store.list_policies(&own).await.unwrap().len(), 1);
+
+    // The verification failure setting defaults to annotating.
+    let settings = store.verification_failure_settings().await.unwrap();
+    assert!(settings.iter().all(|(_, reject)| !reject));
+    store.set_verification_failure(&a.id, true).await.unwrap();
+    let settings = store.verification_failure_settings().await.unwrap();
+    assert!(settings.contains(&(a.id.clone(), true)));
+    assert!(settings.contains(&(b.id.clone(), false)));
+}
+
+async fn renewal_lock_is_exclusive_across_connections(ctx: Ctx) {
+    let store = &ctx.store;
+    let tenant = store.create_tenant(&new_tenant("a"), t(1)).await.unwrap();
+    let cert = store
+        .create_certificate(&tenant.id, &entry("Main", "709J", "pw"), t(2))
+        .await
+        .unwrap();
+    let first = store.try_lock_entry(&cert.id).await.unwrap();
+    assert!(first.is_some());
+    let second = store.try_lock_entry(&cert.id).await.unwrap();
+    match ctx.backend {
+        // A second node (another connection) does not get it while the first holds it.
+        Backend::Postgres => assert!(second.is_none()),
+        // SQLite serves a single node, which serialises attempts itself.
+        Backend::Sqlite => assert!(second.is_some()),
+    }
+    if let Some(lock) = second {
+        lock.release().await;
+    }
+    first.unwrap().release().await;
+    let again = store.try_lock_entry(&cert.id).await.unwrap();
+    assert!(again.is_some(), "released locks can be taken again");
+    again.unwrap().release().await;
 }
