@@ -4,6 +4,7 @@
 //! the command line, configuration, the store, secrets at rest and the HTTP service; SIP and
 //! the certificate lifecycle as they land.
 
+pub mod atis;
 pub mod cli;
 pub mod config;
 pub mod demo;

@@ -5,122 +5,22 @@
 
 #![allow(clippy::panic, clippy::unwrap_used)] // Test code: a panic is a failed test.
 
-use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Duration;
 
-use passport::{
-    Attestation, Claims, Dest, Ppt, Signer, SigningKey, TelephoneNumber, UnixTime, Verstat,
-};
-use pki::TrustAnchors;
-use rustls::RootCertStore;
+use passport::{Attestation, Claims, Dest, Ppt, Verstat};
 use sip::{Server, ServerConfig};
-use sti::{Clock, DangerousX5uConfig, X5uConfig};
-use stirling::directory::{ActiveSigner, Directory, DirectoryHolder, SbcRoute, TenantCalls};
-use stirling::signing::{PolicyAction, PolicyRule, PolicyScope};
+use stirling::directory::DirectoryHolder;
 use stirling::sip_front::{SbcMode, SipFront, SipFrontConfig};
-use stirling::store::{CertificateId, TenantId, VersionId};
-use stirling::verification::{CallParties, FixedTrust, Verifier};
-use stirling_test::{FixedHttpsServer, SippRun, TEST_TIME, TestPki, headers};
+use stirling::verification::CallParties;
+use stirling_test::{SippRun, TEST_TIME, headers};
 
-/// The clock of both the front and the verifier: a fixed instant just after `TEST_TIME`.
-#[derive(Debug)]
-struct At(u64);
+mod support;
 
-impl Clock for At {
-    fn now(&self) -> UnixTime {
-        UnixTime::since_unix_epoch(Duration::from_secs(self.0))
-    }
-}
-
-const NOW: u64 = TEST_TIME + 5;
-
-struct Setup {
-    pki: TestPki,
-    server: FixedHttpsServer,
-    verifier: Arc<Verifier>,
-}
-
-async fn setup() -> Setup {
-    let pki = TestPki::new();
-    let server = FixedHttpsServer::start(
-        200,
-        "application/pem-certificate-chain",
-        pki.chain_pem().into_bytes(),
-    )
-    .await;
-    let mut roots = RootCertStore::empty();
-    roots.add(server.tls_root().clone()).unwrap();
-    let config = X5uConfig {
-        roots: Arc::new(roots),
-        danger: DangerousX5uConfig {
-            allowed_hosts: vec!["127.0.0.1".into()],
-            extra_port: Some(server.addr().port()),
-        },
-        ..X5uConfig::default()
-    };
-    let anchors = TrustAnchors::from_pem(pki.root.pem().as_bytes()).unwrap();
-    let verifier = Verifier::new(
-        &config,
-        Arc::new(FixedTrust::new(anchors, None)),
-        Arc::new(At(NOW)),
-        60,
-    )
-    .unwrap();
-    Setup {
-        pki,
-        server,
-        verifier: Arc::new(verifier),
-    }
-}
+use support::{At, NOW, Setup, setup, tn};
 
 impl Setup {
-    fn signer(&self, path: &str) -> Signer {
-        let key = SigningKey::from_der(&self.pki.leaf.key().serialize_der()).unwrap();
-        Signer::new(key, &self.server.url(path)).unwrap()
-    }
-
-    /// One tenant with one SBC at `source` in `mode`, attesting A (blocking 1215555019…),
-    /// signing with `signer`.
-    fn directory(&self, source: &str, mode: SbcMode, signer: Signer) -> Directory {
-        let tenant = TenantId::new();
-        let certificate = CertificateId::new();
-        let sbc = SbcRoute {
-            id: None,
-            tenant: tenant.clone(),
-            name: "sbc-1".into(),
-            source: source.parse().unwrap(),
-            partition: String::new(),
-            mode,
-        };
-        let calls = TenantCalls {
-            policies: vec![
-                PolicyRule {
-                    scope: PolicyScope::Tenant,
-                    action: PolicyAction::Attest(Attestation::A),
-                    certificate: Some(certificate.clone()),
-                },
-                PolicyRule {
-                    scope: PolicyScope::CallingPrefix("1215555019".into()),
-                    action: PolicyAction::Block,
-                    certificate: None,
-                },
-            ],
-            signers: HashMap::from([(
-                certificate.clone(),
-                ActiveSigner {
-                    version: VersionId::new(),
-                    signer: Arc::new(signer),
-                },
-            )]),
-            default_certificate: Some(certificate),
-            reject_failed_verification: false,
-        };
-        Directory::new(vec![sbc], HashMap::from([(tenant, calls)]))
-    }
-
     /// Runs a front for one SBC at `source` in `mode`; returns its UDP and TCP addresses and
     /// the directory holder.
     async fn front(
@@ -162,10 +62,6 @@ impl Setup {
             )
             .await
     }
-}
-
-fn tn(s: &str) -> TelephoneNumber {
-    TelephoneNumber::canonicalize(s).unwrap()
 }
 
 /// Runs one call of `scenario` (in `tests/sipp/`) with sipp against `target`.
