@@ -1095,7 +1095,7 @@ async fn sbcs_and_policies_are_tenant_scoped(ctx: Ctx) {
     ));
     let stored = store.create_policy(&a.id, &rule, t(4)).await.unwrap();
     let listed = store.list_policies(&own).await.unwrap();
-    assert_eq!(listed, [stored.clone()]);
+    assert_eq!(listed, std::slice::from_ref(&stored));
     assert!(store.list_policies(&other).await.unwrap().is_empty());
     let tn_list = PolicyForm {
         scope: "tn_list".into(),
