@@ -274,6 +274,9 @@ pub struct EmbeddedSandboxConfig {
     pub listen: SocketAddr,
     /// Directory of its PKI and state (kept across restarts). Default: `stirling-sandbox`.
     pub state_dir: PathBuf,
+    /// Lifetime of the certificates its STI-CA issues, seconds. Default 604800 (7 days, as
+    /// the production STI-CAs); short values let a test watch renewals happen.
+    pub certificate_validity_secs: u64,
 }
 
 impl Default for EmbeddedSandboxConfig {
@@ -281,6 +284,7 @@ impl Default for EmbeddedSandboxConfig {
         Self {
             listen: SocketAddr::from(([127, 0, 0, 1], 8444)),
             state_dir: PathBuf::from("stirling-sandbox"),
+            certificate_validity_secs: 7 * 24 * 3600,
         }
     }
 }
@@ -450,6 +454,12 @@ impl Config {
         }
         tracing_subscriber::EnvFilter::try_new(&self.log.filter)
             .map_err(|e| invalid("log.filter", &e.to_string()))?;
+        if !(10..=366 * 24 * 3600).contains(&self.embedded_sandbox.certificate_validity_secs) {
+            return Err(invalid(
+                "embedded_sandbox.certificate_validity_secs",
+                "must be 10 s to 366 days",
+            ));
+        }
         if !(1..=60).contains(&self.sip.reload_secs) {
             return Err(invalid("sip.reload_secs", "must be 1 to 60"));
         }

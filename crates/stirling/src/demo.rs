@@ -33,28 +33,62 @@ pub enum DemoError {
     Invalid(String),
 }
 
-/// Creates the demo tenant, entry, SBC and policy unless the tenant exists.
+/// Creates the demo tenant, entry, SBC and policy unless the tenant exists. Several nodes
+/// starting at once on one store agree: the tenant's unique name lets one create it, and the
+/// others find it.
 pub async fn ensure_demo(store: &Store, now: UnixTime) -> Result<Demo, DemoError> {
-    if let Some(tenant) = store
+    match create_demo(store, now).await {
+        Err(DemoError::Store(StoreError::Conflict { .. })) | Ok(None) => existing(store).await,
+        Ok(Some(demo)) => Ok(demo),
+        Err(e) => Err(e),
+    }
+}
+
+/// The demo as a previous start (or another node) made it. Another node may still be adding
+/// its entry: wait for it briefly.
+async fn existing(store: &Store) -> Result<Demo, DemoError> {
+    for _ in 0..50 {
+        if let Some(demo) = find(store).await? {
+            return Ok(demo);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    Err(StoreError::NotFound {
+        what: "demo certificate entry",
+    }
+    .into())
+}
+
+async fn find(store: &Store) -> Result<Option<Demo>, DemoError> {
+    let Some(tenant) = store
         .list_tenants()
         .await?
         .into_iter()
         .find(|t| t.name == DEMO_TENANT)
-    {
-        let certificate = store
-            .list_certificates(&tenant.id)
-            .await?
-            .into_iter()
-            .next()
-            .map(|c| c.id)
-            .ok_or(StoreError::NotFound {
-                what: "demo certificate entry",
-            })?;
-        return Ok(Demo {
+    else {
+        return Ok(None);
+    };
+    Ok(store
+        .list_certificates(&tenant.id)
+        .await?
+        .into_iter()
+        .next()
+        .map(|c| Demo {
             tenant: tenant.id,
-            certificate,
+            certificate: c.id,
             created: false,
-        });
+        }))
+}
+
+/// Creates the demo; `None` when the tenant exists already.
+async fn create_demo(store: &Store, now: UnixTime) -> Result<Option<Demo>, DemoError> {
+    if store
+        .list_tenants()
+        .await?
+        .iter()
+        .any(|t| t.name == DEMO_TENANT)
+    {
+        return Ok(None);
     }
     let tenant = store
         .create_tenant(
@@ -106,9 +140,9 @@ pub async fn ensure_demo(store: &Store, now: UnixTime) -> Result<Demo, DemoError
     .validate()
     .map_err(invalid)?;
     store.create_policy(&tenant.id, &policy, now).await?;
-    Ok(Demo {
+    Ok(Some(Demo {
         tenant: tenant.id,
         certificate: certificate.id,
         created: true,
-    })
+    }))
 }

@@ -465,7 +465,10 @@ async fn start_embedded_sandbox(config: &Config) -> anyhow::Result<EmbeddedSandb
     let addr = listener.local_addr().context("sandbox listener address")?;
     let base_url = format!("http://{addr}");
     let dir = settings.state_dir.clone();
-    let sandbox_config = sandbox::SandboxConfig::new(base_url.clone());
+    let sandbox_config = sandbox::SandboxConfig {
+        certificate_validity: Duration::from_secs(settings.certificate_validity_secs),
+        ..sandbox::SandboxConfig::new(base_url.clone())
+    };
     // Opening reads and may create key files: off the runtime's worker threads.
     let opened = tokio::task::spawn_blocking(move || {
         sandbox::Sandbox::open(&dir, sandbox_config, &sandbox::Seed::demo())
