@@ -9,6 +9,8 @@ pub mod config;
 pub mod entry;
 pub mod http;
 pub mod lifecycle;
+pub mod message_log;
+pub mod metrics;
 pub mod repository;
 pub mod secrets;
 pub mod serve;

@@ -23,12 +23,18 @@ use crate::secrets::{MasterKey, SecretsError};
 mod acme_accounts;
 mod certificates;
 mod events;
+mod sip_messages;
 mod tenants;
 mod versions;
 
 pub use acme_accounts::{AcmeAccountRecord, NewAcmeAccount};
 pub use certificates::CertificateEntry;
 pub use events::{CertificateEvent, EventOutcome, NewEvent};
+pub use sip_messages::{
+    CallCount, CallResult, MAX_PAGE_SIZE, MessageTransport, NewChain, RawMessage, Service,
+    SipMessage, SipMessageCursor, SipMessageDetail, SipMessageFilter, SipMessagePage,
+    SipMessageSummary,
+};
 pub use tenants::{NewTenant, Tenant};
 pub use versions::{CertificateVersion, NewVersion, PublishedChain, VersionState};
 
@@ -284,4 +290,8 @@ row_id!(
 row_id!(
     /// Identifies a certificate event.
     EventId
+);
+row_id!(
+    /// Identifies a logged SIP message.
+    SipMessageId
 );
