@@ -29,6 +29,9 @@
 //! tasks.shutdown().await; // at exit: writes what is queued
 //! # }
 //! ```
+//!
+//! In a `sip::Handler`, [`MessageRecord::sip`] fills in what the messages say; the handler
+//! adds the call's details and [`MessageLog::record`]s it.
 
 mod api;
 mod display;
@@ -104,6 +107,49 @@ pub struct MessageRecord {
     pub raw_request: Bytes,
     /// The final response as sent.
     pub raw_response: Bytes,
+}
+
+impl MessageRecord {
+    /// A record of one SIP exchange with what the messages themselves say filled in: the
+    /// Call-ID, the status code and both raw messages (shared, not copied). The call details
+    /// (tenant, SBC, numbers, attestation, verstat, reason, certificate, chain) start empty
+    /// for the caller to set.
+    #[allow(clippy::too_many_arguments)]
+    pub fn sip(
+        service: Service,
+        result: CallResult,
+        request: &sip::Request,
+        response: &sip::Response,
+        source: SocketAddr,
+        transport: sip::Transport,
+        received_at: UnixTime,
+        latency: Duration,
+    ) -> Self {
+        Self {
+            received_at,
+            service,
+            transport: transport.into(),
+            source,
+            tenant_id: None,
+            sbc_id: None,
+            sbc_name: None,
+            // A request without a Call-ID is answered 400 and still logged.
+            call_id: request.call_id().unwrap_or_default().to_owned(),
+            from_tn: None,
+            to_tn: None,
+            attestation: None,
+            verstat: None,
+            result,
+            status_code: response.status().as_u16(),
+            reason: None,
+            certificate_version_id: None,
+            x5u: None,
+            chain: None,
+            latency,
+            raw_request: request.as_bytes().clone(),
+            raw_response: response.as_bytes().clone(),
+        }
+    }
 }
 
 /// A verified chain as the log stores it.
@@ -198,5 +244,46 @@ impl MessageLogTasks {
         if let Err(e) = self.pruner.await {
             tracing::error!(error = %e, "message log pruning task failed");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_sip_record_shares_the_messages_and_reads_call_id_and_status() {
+        let invite = Bytes::from_static(
+            b"INVITE sip:+12155551212@ss.example.net SIP/2.0\r\n\
+              Via: SIP/2.0/UDP 192.0.2.10:5060;branch=z9hG4bK-1\r\n\
+              From: <sip:+12155550100@a.example.com>;tag=1\r\n\
+              To: <sip:+12155551212@b.example.com>\r\n\
+              Call-ID: call-1@192.0.2.10\r\nCSeq: 1 INVITE\r\nContent-Length: 0\r\n\r\n",
+        );
+        let request = sip::Request::parse(invite.clone()).unwrap();
+        let response = request
+            .respond(sip::StatusCode::MOVED_TEMPORARILY)
+            .build()
+            .unwrap();
+        let source = SocketAddr::from(([192, 0, 2, 10], 5060));
+        let at = UnixTime::since_unix_epoch(Duration::from_secs(1_800_000_000));
+        let record = MessageRecord::sip(
+            Service::Signing,
+            CallResult::Unsigned,
+            &request,
+            &response,
+            source,
+            sip::Transport::Udp,
+            at,
+            Duration::from_micros(20),
+        );
+        assert_eq!(record.call_id, "call-1@192.0.2.10");
+        assert_eq!(record.status_code, 302);
+        assert_eq!(record.transport, MessageTransport::Udp);
+        assert_eq!(record.raw_request, invite);
+        // Shared, not copied: the same buffer as the parsed request.
+        assert_eq!(record.raw_request.as_ptr(), request.as_bytes().as_ptr());
+        assert!(record.raw_response.starts_with(b"SIP/2.0 302 "));
+        assert_eq!(record.raw_response, response.as_bytes());
     }
 }

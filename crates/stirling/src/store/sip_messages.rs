@@ -372,50 +372,50 @@ impl Store {
             " FROM sip_messages m WHERE 1 = 1"
         ));
         let mut binds = Vec::new();
-        let mut next = |sql: &mut String, bind: Bind| {
+        let mut param = |sql: &mut String, bind: Bind| {
             binds.push(bind);
             sql.push_str(&format!("${}", binds.len()));
         };
         if let Some(tenant) = scope.tenant() {
             sql.push_str(" AND m.tenant_id = ");
-            next(&mut sql, Bind::Text(tenant.as_str().to_owned()));
+            param(&mut sql, Bind::Text(tenant.as_str().to_owned()));
         }
         if let Some(since) = filter.since {
             sql.push_str(" AND m.received_at >= ");
-            next(&mut sql, Bind::Int(to_db_time(since)?));
+            param(&mut sql, Bind::Int(to_db_time(since)?));
         }
         if let Some(until) = filter.until {
             sql.push_str(" AND m.received_at < ");
-            next(&mut sql, Bind::Int(to_db_time(until)?));
+            param(&mut sql, Bind::Int(to_db_time(until)?));
         }
         if let Some(tn) = &filter.tn {
             sql.push_str(" AND (m.from_tn = ");
-            next(&mut sql, Bind::Text(tn.as_str().to_owned()));
+            param(&mut sql, Bind::Text(tn.as_str().to_owned()));
             sql.push_str(" OR m.to_tn = ");
-            next(&mut sql, Bind::Text(tn.as_str().to_owned()));
+            param(&mut sql, Bind::Text(tn.as_str().to_owned()));
             sql.push(')');
         }
         if let Some(result) = filter.result {
             sql.push_str(" AND m.result = ");
-            next(&mut sql, Bind::Text(result.as_str().to_owned()));
+            param(&mut sql, Bind::Text(result.as_str().to_owned()));
         }
         if let Some(service) = filter.service {
             sql.push_str(" AND m.service = ");
-            next(&mut sql, Bind::Text(service.as_str().to_owned()));
+            param(&mut sql, Bind::Text(service.as_str().to_owned()));
         }
         if let Some(cursor) = after {
             let at = to_db_time(cursor.received_at)?;
             sql.push_str(" AND (m.received_at < ");
-            next(&mut sql, Bind::Int(at));
+            param(&mut sql, Bind::Int(at));
             sql.push_str(" OR (m.received_at = ");
-            next(&mut sql, Bind::Int(at));
+            param(&mut sql, Bind::Int(at));
             sql.push_str(" AND m.id < ");
-            next(&mut sql, Bind::Text(cursor.id.as_str().to_owned()));
+            param(&mut sql, Bind::Text(cursor.id.as_str().to_owned()));
             sql.push_str("))");
         }
         sql.push_str(" ORDER BY m.received_at DESC, m.id DESC LIMIT ");
         // One more than asked: whether it comes back says if there is a next page.
-        next(&mut sql, Bind::Int(i64::from(limit) + 1));
+        param(&mut sql, Bind::Int(i64::from(limit) + 1));
 
         let mut query = sqlx::query(AssertSqlSafe(sql));
         for bind in binds {
