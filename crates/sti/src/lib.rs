@@ -55,6 +55,6 @@ pub use trust_list::{
 };
 pub use x5u::{
     DangerousX5uConfig, Expiring, FetchError, ForbiddenRange, X5U_MAX_BODY_BYTES,
-    X5U_MAX_CERTIFICATES, X5U_MIN_TTL, X5uBuildError, X5uCache, X5uConfig, X5uError, X5uFetcher,
-    X5uResponse, forbidden_range, parse_x5u_body,
+    X5U_MAX_CERTIFICATES, X5U_MIN_TTL, X5uBuildError, X5uCache, X5uCacheStats, X5uConfig, X5uError,
+    X5uFetcher, X5uResponse, forbidden_range, parse_x5u_body,
 };

@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use futures_util::future::join_all;
-use sti::{FetchError, X5uConfig, X5uError};
+use sti::{FetchError, X5uCacheStats, X5uConfig, X5uError};
 use support::{Behaviour, ManualClock, Refused, Reply, TestPki, TestResult, TestServer, cache};
 
 const NOW: u64 = 1_800_000_000;
@@ -49,6 +49,7 @@ async fn warm_lookup_neither_fetches_nor_validates_again() -> TestResult {
     assert!(Arc::ptr_eq(&first, &second));
     assert_eq!(server.requests(), 1);
     assert_eq!(validations.load(Ordering::SeqCst), 1);
+    assert_eq!(cache.stats(), X5uCacheStats { hits: 1, misses: 1 });
     Ok(())
 }
 
@@ -80,6 +81,14 @@ async fn thousand_concurrent_lookups_of_a_new_url_fetch_once() -> TestResult {
     assert!(chains.iter().all(|c| Arc::ptr_eq(c, &chains[0])));
     assert_eq!(server.requests(), 1, "server hits");
     assert_eq!(validations.load(Ordering::SeqCst), 1);
+    // Every lookup but the one that fetched was answered without fetching.
+    assert_eq!(
+        cache.stats(),
+        X5uCacheStats {
+            hits: 999,
+            misses: 1
+        }
+    );
     Ok(())
 }
 
@@ -218,9 +227,20 @@ async fn fetch_failures_are_cached_for_the_negative_ttl() -> TestResult {
     );
     assert_eq!(server.requests(), 1, "the second lookup reached the server");
 
+    assert_eq!(
+        cache.stats(),
+        X5uCacheStats { hits: 1, misses: 1 },
+        "negative hit"
+    );
+
     clock.advance(secs(1));
     assert_eq!(cache.lookup(&url).await?.certificates, 2);
     assert_eq!(server.requests(), 2);
+    assert_eq!(
+        cache.stats(),
+        X5uCacheStats { hits: 1, misses: 2 },
+        "expired: refetched"
+    );
     Ok(())
 }
 

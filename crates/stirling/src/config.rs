@@ -52,6 +52,8 @@ pub struct Config {
     pub alerts: AlertsConfig,
     /// Verification of received calls.
     pub verification: VerificationConfig,
+    /// The SIP Messages log: its queue, batches and retention.
+    pub message_log: MessageLogConfig,
 }
 
 /// The SIP redirect server.
@@ -262,6 +264,39 @@ impl Default for VerificationConfig {
         Self {
             trust_anchors_file: None,
             freshness_secs: 60,
+        }
+    }
+}
+
+/// The SIP Messages log (`crate::message_log`): calls hand records to a bounded queue that a
+/// background writer empties into the store in batches.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MessageLogConfig {
+    /// Records waiting for the writer at most; beyond that new records are dropped (and
+    /// counted) rather than slowing calls. Default: 65536 (about 6 s at 10k calls/s);
+    /// 1 to 10000000.
+    pub queue_capacity: usize,
+    /// Records written per transaction at most. Default: 500; 1 to 10000.
+    pub batch_size: usize,
+    /// Milliseconds a partial batch waits for more records before it is written. Default:
+    /// 200; 1 to 60000.
+    pub flush_interval_ms: u64,
+    /// Bytes kept of each raw request and response; longer ones are cut and marked
+    /// truncated. Default: 16384; 256 to 1048576.
+    pub raw_max_bytes: usize,
+    /// Days a message is kept before the pruning job deletes it. Default: 30; 1 to 3650.
+    pub retention_days: u32,
+}
+
+impl Default for MessageLogConfig {
+    fn default() -> Self {
+        Self {
+            queue_capacity: 65_536,
+            batch_size: 500,
+            flush_interval_ms: 200,
+            raw_max_bytes: 16 * 1024,
+            retention_days: 30,
         }
     }
 }
@@ -515,6 +550,31 @@ impl Config {
         if !(1..=600).contains(&self.verification.freshness_secs) {
             return Err(invalid("verification.freshness_secs", "must be 1 to 600"));
         }
+        let log = &self.message_log;
+        if !(1..=10_000_000).contains(&log.queue_capacity) {
+            return Err(invalid(
+                "message_log.queue_capacity",
+                "must be 1 to 10000000",
+            ));
+        }
+        if !(1..=10_000).contains(&log.batch_size) {
+            return Err(invalid("message_log.batch_size", "must be 1 to 10000"));
+        }
+        if !(1..=60_000).contains(&log.flush_interval_ms) {
+            return Err(invalid(
+                "message_log.flush_interval_ms",
+                "must be 1 to 60000",
+            ));
+        }
+        if !(256..=1_048_576).contains(&log.raw_max_bytes) {
+            return Err(invalid(
+                "message_log.raw_max_bytes",
+                "must be 256 to 1048576",
+            ));
+        }
+        if !(1..=3650).contains(&log.retention_days) {
+            return Err(invalid("message_log.retention_days", "must be 1 to 3650"));
+        }
         Ok(())
     }
 
@@ -599,6 +659,8 @@ mod tests {
             assert_eq!(config.sip.udp, Some("0.0.0.0:5060".parse().unwrap()));
             assert!(config.repository.https_listen.is_none());
             assert!(config.environments.production.is_none());
+            assert_eq!(config.message_log.retention_days, 30);
+            assert_eq!(config.message_log.raw_max_bytes, 16 * 1024);
             Ok(())
         });
     }
@@ -624,6 +686,39 @@ mod tests {
                 sandbox.repository.https_listen,
                 Some("127.0.0.1:8443".parse().unwrap())
             );
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn message_log_keys_load_and_are_checked() {
+        Jail::expect_with(|jail| {
+            let toml = "[message_log]\nqueue_capacity = 8\nbatch_size = 4\n\
+                        flush_interval_ms = 50\nraw_max_bytes = 1024\nretention_days = 7\n";
+            let config = load_in(jail, Some(toml), false).unwrap();
+            let log = &config.message_log;
+            assert_eq!(
+                (log.queue_capacity, log.batch_size, log.flush_interval_ms),
+                (8, 4, 50)
+            );
+            assert_eq!((log.raw_max_bytes, log.retention_days), (1024, 7));
+            jail.set_env("STIRLING_MESSAGE_LOG__RETENTION_DAYS", "90");
+            let config = load_in(jail, Some(toml), false).unwrap();
+            assert_eq!(config.message_log.retention_days, 90);
+            jail.clear_env();
+
+            for (var, value, key) in [
+                ("QUEUE_CAPACITY", "0", "message_log.queue_capacity"),
+                ("BATCH_SIZE", "10001", "message_log.batch_size"),
+                ("FLUSH_INTERVAL_MS", "0", "message_log.flush_interval_ms"),
+                ("RAW_MAX_BYTES", "10", "message_log.raw_max_bytes"),
+                ("RETENTION_DAYS", "0", "message_log.retention_days"),
+            ] {
+                jail.set_env(format!("STIRLING_MESSAGE_LOG__{var}"), value);
+                let err = load_in(jail, None, false).unwrap_err().to_string();
+                assert!(err.starts_with(key), "{var}={value}: {err}");
+                jail.clear_env();
+            }
             Ok(())
         });
     }

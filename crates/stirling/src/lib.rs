@@ -13,6 +13,8 @@ pub mod entry;
 pub mod http;
 pub mod https;
 pub mod lifecycle;
+pub mod message_log;
+pub mod metrics;
 pub mod repository;
 pub mod secrets;
 pub mod serve;

@@ -1,136 +1,24 @@
 #![allow(clippy::panic, clippy::unwrap_used)]
 //! The store suite, written once and run on both backends: SQLite in a temporary file and
 //! PostgreSQL on 127.0.0.1:5432 (user `root`, database `test`), each test in a fresh schema
-//! that is dropped afterwards. `scripts/test` makes sure PostgreSQL is running.
+//! that is dropped afterwards (`backends/mod.rs`). `scripts/test` makes sure PostgreSQL is
+//! running.
 
-use std::future::Future;
-use std::sync::Arc;
+#[macro_use]
+mod backends;
+
 use std::time::Duration;
 
 use passport::{SigningKey, UnixTime};
-use sqlx::{Connection as _, Row as _};
+use sqlx::Row as _;
 use stirling::entry::{EntryForm, EntryName, Environment, StiPaPassword, ValidEntry, parse_ocn};
-use stirling::secrets::{MasterKey, SecretString, SecretsError};
+use stirling::secrets::{SecretString, SecretsError};
 use stirling::store::{
     Backend, CertificateId, EventOutcome, NewAcmeAccount, NewEvent, NewTenant, NewVersion, Store,
     StoreError, TenantId, VersionState,
 };
 
-/// Loopback only: tests never reach beyond this machine.
-const PG_ADMIN_URL: &str = "postgres://root@127.0.0.1:5432/test";
-
-struct TestDb {
-    store: Store,
-    url: String,
-    backend: Backend,
-    schema: Option<String>,
-    _dir: Option<tempfile::TempDir>,
-}
-
-impl TestDb {
-    async fn new(backend: Backend) -> Self {
-        sqlx::any::install_default_drivers();
-        let key = Arc::new(MasterKey::from_bytes(&[42u8; 32]).unwrap());
-        let (url, schema, dir) = match backend {
-            Backend::Sqlite => {
-                let dir = tempfile::tempdir().unwrap();
-                let url = format!("sqlite://{}?mode=rwc", dir.path().join("t.db").display());
-                (url, None, Some(dir))
-            }
-            Backend::Postgres => {
-                let schema = format!("t_{}", uuid::Uuid::new_v4().simple());
-                let mut admin = sqlx::AnyConnection::connect(PG_ADMIN_URL)
-                    .await
-                    .unwrap_or_else(|e| {
-                        panic!("PostgreSQL at {PG_ADMIN_URL} (run scripts/test to start it): {e}")
-                    });
-                sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
-                    .execute(&mut admin)
-                    .await
-                    .unwrap();
-                admin.close().await.unwrap();
-                let url = format!("{PG_ADMIN_URL}?options[search_path]={schema}");
-                (url, Some(schema), None)
-            }
-        };
-        let store = Store::connect(&url, 5, key).await.unwrap();
-        store.migrate().await.unwrap();
-        Self {
-            store,
-            url,
-            backend,
-            schema,
-            _dir: dir,
-        }
-    }
-
-    async fn cleanup(self) {
-        self.store.close().await;
-        if let Some(schema) = self.schema {
-            let mut admin = sqlx::AnyConnection::connect(PG_ADMIN_URL).await.unwrap();
-            sqlx::query(sqlx::AssertSqlSafe(format!("DROP SCHEMA {schema} CASCADE")))
-                .execute(&mut admin)
-                .await
-                .unwrap();
-            admin.close().await.unwrap();
-        }
-    }
-}
-
-/// What a case gets: the store under test and a raw connection URL to the same database, for
-/// looking under the store's API.
-#[derive(Clone)]
-struct Ctx {
-    store: Store,
-    url: String,
-    backend: Backend,
-}
-
-impl Ctx {
-    async fn raw(&self) -> sqlx::AnyConnection {
-        sqlx::AnyConnection::connect(&self.url).await.unwrap()
-    }
-}
-
-async fn run<F, Fut>(backend: Backend, case: F)
-where
-    F: FnOnce(Ctx) -> Fut,
-    Fut: Future<Output = ()> + Send + 'static,
-{
-    let db = TestDb::new(backend).await;
-    let ctx = Ctx {
-        store: db.store.clone(),
-        url: db.url.clone(),
-        backend: db.backend,
-    };
-    // Run the case in its own task so a failed assertion still lets us drop the schema.
-    let outcome = tokio::spawn(case(ctx)).await;
-    db.cleanup().await;
-    if let Err(e) = outcome {
-        std::panic::resume_unwind(e.into_panic());
-    }
-}
-
-macro_rules! on_both_backends {
-    ($($case:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $case() {
-                    super::run(super::Backend::Sqlite, super::$case).await;
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $case() {
-                    super::run(super::Backend::Postgres, super::$case).await;
-                }
-            )*
-        }
-    };
-}
+use backends::Ctx;
 
 on_both_backends!(
     migrations_are_idempotent_and_create_every_table,
@@ -235,9 +123,11 @@ async fn migrations_are_idempotent_and_create_every_table(ctx: Ctx) {
         "SELECT id, tenant_id, scope_kind, scope_value, action, certificate_id, created_at, \
          updated_at FROM policies",
         "SELECT verification_failure FROM tenants",
-        "SELECT id, tenant_id, sbc_id, received_at, service, transport, source, call_id, \
-         from_tn, to_tn, attestation, outcome, status_code, certificate_version_id, latency_us, \
-         raw_request, raw_response FROM sip_messages",
+        "SELECT id, received_at, service, transport, source, tenant_id, sbc_id, sbc_name, \
+         call_id, from_tn, to_tn, attestation, verstat, result, status_code, reason, \
+         certificate_version_id, x5u, chain_fingerprint, latency_us, raw_request, \
+         raw_request_truncated, raw_response, raw_response_truncated FROM sip_messages",
+        "SELECT fingerprint, chain_pem, stored_at FROM sip_message_chains",
     ] {
         sqlx::query(sqlx::AssertSqlSafe(select))
             .fetch_all(&mut raw)

@@ -2,6 +2,7 @@
 
 use std::fmt;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use moka::Expiry;
@@ -74,6 +75,18 @@ struct Inner<T, E> {
     clock: Arc<dyn Clock>,
     negative_ttl: Duration,
     entries: Cache<String, Arc<Entry<T, E>>>,
+    hits: AtomicU64,
+    misses: AtomicU64,
+}
+
+/// How often [`X5uCache::lookup`] was answered from the cache, for metrics.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct X5uCacheStats {
+    /// Lookups answered by an entry already cached (good or negative), including those that
+    /// waited for another lookup's fetch of the same URL (single flight).
+    pub hits: u64,
+    /// Lookups that fetched and validated the chain themselves.
+    pub misses: u64,
 }
 
 struct Entry<T, E> {
@@ -108,6 +121,8 @@ where
                 clock,
                 negative_ttl: config.negative_ttl,
                 entries,
+                hits: AtomicU64::new(0),
+                misses: AtomicU64::new(0),
             }),
         }
     }
@@ -123,6 +138,7 @@ where
         if let Some(entry) = inner.entries.get(x5u).await
             && entry.expires_at > inner.clock.now()
         {
+            inner.hits.fetch_add(1, Ordering::Relaxed);
             return entry.outcome.clone();
         }
         let entry = inner
@@ -131,9 +147,23 @@ where
             .or_insert_with_if(inner.load(x5u), |entry| {
                 entry.expires_at <= inner.clock.now()
             })
-            .await
-            .into_value();
-        entry.outcome.clone()
+            .await;
+        // Fresh: this lookup ran the load; otherwise another lookup's load (or an entry
+        // inserted meanwhile) answered it.
+        let counter = match entry.is_fresh() {
+            true => &inner.misses,
+            false => &inner.hits,
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+        entry.into_value().outcome.clone()
+    }
+
+    /// Lookups answered from the cache and lookups that fetched, since the cache was made.
+    pub fn stats(&self) -> X5uCacheStats {
+        X5uCacheStats {
+            hits: self.inner.hits.load(Ordering::Relaxed),
+            misses: self.inner.misses.load(Ordering::Relaxed),
+        }
     }
 
     /// How many URLs are cached, good and bad, after finishing pending evictions (moka

@@ -25,6 +25,7 @@ mod certificates;
 mod events;
 mod policies;
 mod sbcs;
+mod sip_messages;
 mod tenants;
 mod versions;
 
@@ -33,6 +34,11 @@ pub use certificates::CertificateEntry;
 pub use events::{CertificateEvent, EventOutcome, NewEvent};
 pub use policies::{PolicyForm, PolicyRecord};
 pub use sbcs::{SbcForm, SbcRecord, ValidSbc};
+pub use sip_messages::{
+    CallCount, CallResult, MAX_PAGE_SIZE, MessageTransport, NewChain, RawMessage, Service,
+    SipMessage, SipMessageCursor, SipMessageDetail, SipMessageFilter, SipMessagePage,
+    SipMessageSummary,
+};
 pub use tenants::{NewTenant, Tenant};
 pub use versions::{CertificateVersion, NewVersion, PublishedChain, VersionState};
 
@@ -366,4 +372,8 @@ row_id!(
 row_id!(
     /// Identifies a policy rule.
     PolicyId
+);
+row_id!(
+    /// Identifies a logged SIP message.
+    SipMessageId
 );

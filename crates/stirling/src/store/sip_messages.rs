@@ -1,0 +1,617 @@
+//! The SIP Messages log: one row per request answered (signing or verification, SIP or HTTP),
+//! written in batches by the message-log writer (`crate::message_log`), read newest first by
+//! the API, pruned after the retention period.
+//!
+//! Every read takes a [`TenantScope`]: a tenant sees its own calls only, and another tenant's
+//! message is "not found". Verification chains are stored once per fingerprint in
+//! `sip_message_chains` and joined in by [`Store::sip_message`].
+
+use std::fmt;
+use std::str::FromStr;
+
+use passport::{Attestation, TelephoneNumber, UnixTime, Verstat};
+use sqlx::any::AnyRow;
+use sqlx::{AssertSqlSafe, Row as _};
+
+use super::{
+    SipMessageId, Store, StoreError, TenantId, TenantScope, VersionId, parsed_column,
+    serialize_time, time_column, to_db_time,
+};
+
+/// The most messages one page of [`Store::list_sip_messages`] returns.
+pub const MAX_PAGE_SIZE: u32 = 200;
+
+/// Declares a closed set of words stored as TEXT: `as_str`, `FromStr`, `Display`, serde.
+macro_rules! stored_words {
+    ($(#[$doc:meta])* $name:ident { $($(#[$vdoc:meta])* $variant:ident = $word:literal,)* }) => {
+        $(#[$doc])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum $name {
+            $($(#[$vdoc])* $variant,)*
+        }
+
+        impl $name {
+            /// Every value, in declaration order.
+            pub const ALL: &'static [Self] = &[$(Self::$variant,)*];
+
+            /// The stored (and JSON) form.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(Self::$variant => $word,)*
+                }
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = ();
+
+            fn from_str(s: &str) -> Result<Self, ()> {
+                match s {
+                    $($word => Ok(Self::$variant),)*
+                    _ => Err(()),
+                }
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl serde::Serialize for $name {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(self.as_str())
+            }
+        }
+    };
+}
+
+stored_words!(
+    /// Which service answered the request.
+    Service {
+        /// STI-AS: the request asked for an Identity header.
+        Signing = "signing",
+        /// STI-VS: the request carried (or could carry) Identity headers to check.
+        Verification = "verification",
+    }
+);
+
+stored_words!(
+    /// How the request reached Stirling.
+    MessageTransport {
+        /// The ATIS-1000082 HTTP API.
+        Http = "http",
+        /// SIP over TCP.
+        Tcp = "tcp",
+        /// SIP over TLS.
+        Tls = "tls",
+        /// SIP over UDP.
+        Udp = "udp",
+    }
+);
+
+stored_words!(
+    /// What became of the call: the word the log is filtered and the dashboard counted by.
+    CallResult {
+        /// Signing: a policy blocked the call (`603`, `sti-blocked`).
+        Blocked = "blocked",
+        /// Stirling could not answer (a `5xx`).
+        Error = "error",
+        /// Verification: an Identity header was present and did not verify.
+        Failed = "failed",
+        /// Verification: the PASSporT verified (`TN-Validation-Passed`).
+        Passed = "passed",
+        /// Refused before signing or verifying: unknown source (`403`) or a malformed request.
+        Refused = "refused",
+        /// Signing: the answer carries an Identity header.
+        Signed = "signed",
+        /// Signing: answered without Identity (a `skip` policy, a number that is not a TN).
+        Unsigned = "unsigned",
+        /// Verification: no Identity header to check (`No-TN-Validation`).
+        Unverified = "unverified",
+    }
+);
+
+impl From<sip::Transport> for MessageTransport {
+    fn from(transport: sip::Transport) -> Self {
+        match transport {
+            sip::Transport::Tcp => Self::Tcp,
+            sip::Transport::Tls => Self::Tls,
+            sip::Transport::Udp => Self::Udp,
+        }
+    }
+}
+
+/// A raw SIP (or HTTP body) message as kept: possibly cut at the configured bound.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct RawMessage {
+    /// The text (invalid UTF-8 replaced by U+FFFD).
+    pub text: String,
+    /// Whether the message was longer than what is kept.
+    pub truncated: bool,
+}
+
+/// What the log lists: everything about a call but the raw messages.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct SipMessageSummary {
+    /// Its id (time-ordered).
+    pub id: SipMessageId,
+    /// When the request arrived.
+    #[serde(serialize_with = "serialize_time")]
+    pub received_at: UnixTime,
+    /// Signing or verification.
+    pub service: Service,
+    /// How it arrived.
+    pub transport: MessageTransport,
+    /// The peer's address, `ip:port`.
+    pub source: String,
+    /// The tenant whose SBC or API token sent it; `None` when the source was unknown.
+    pub tenant_id: Option<TenantId>,
+    /// The SBC's id, when SBCs come from the store.
+    pub sbc_id: Option<String>,
+    /// The SBC's name.
+    pub sbc_name: Option<String>,
+    /// The Call-ID (or the HTTP request's identifier).
+    pub call_id: String,
+    /// The calling number, canonical digits.
+    pub from_tn: Option<String>,
+    /// The called number, canonical digits.
+    pub to_tn: Option<String>,
+    /// The attestation signed, or the verified PASSporT's.
+    pub attestation: Option<Attestation>,
+    /// The verstat placed (verification).
+    #[serde(serialize_with = "serialize_verstat")]
+    pub verstat: Option<Verstat>,
+    /// What became of the call.
+    pub result: CallResult,
+    /// The SIP status code of the final response.
+    pub status_code: u16,
+    /// The Reason header's text on failure, e.g. `Invalid Identity Header`.
+    pub reason: Option<String>,
+    /// The certificate version that signed (signing).
+    pub certificate_version_id: Option<VersionId>,
+    /// The x5u of the PASSporT checked (verification).
+    pub x5u: Option<String>,
+    /// SHA-256 of the verified chain, hex (verification).
+    pub chain_fingerprint: Option<String>,
+    /// Time from request to response, microseconds.
+    pub latency_us: u64,
+}
+
+/// One logged message in full.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SipMessage {
+    /// The summary columns.
+    pub summary: SipMessageSummary,
+    /// The request as received.
+    pub raw_request: RawMessage,
+    /// The final response as sent.
+    pub raw_response: RawMessage,
+}
+
+/// A logged message as read back for the detail view: the chain comes along.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SipMessageDetail {
+    /// The message.
+    pub message: SipMessage,
+    /// The verified chain, PEM, when the message has a chain fingerprint still stored.
+    pub chain_pem: Option<String>,
+}
+
+/// A verification chain to store once.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewChain {
+    /// SHA-256 of the verified path, lower-case hex.
+    pub fingerprint: String,
+    /// The certificates, PEM, leaf first.
+    pub chain_pem: String,
+}
+
+/// Which messages [`Store::list_sip_messages`] returns; every field narrows the set.
+#[derive(Clone, Debug, Default)]
+pub struct SipMessageFilter {
+    /// Received at or after this time.
+    pub since: Option<UnixTime>,
+    /// Received before this time.
+    pub until: Option<UnixTime>,
+    /// The calling or the called number is this one.
+    pub tn: Option<TelephoneNumber>,
+    /// With this result.
+    pub result: Option<CallResult>,
+    /// Of this service.
+    pub service: Option<Service>,
+}
+
+/// Where a page ends: the next page starts strictly after (older than) this message.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SipMessageCursor {
+    received_at: UnixTime,
+    id: SipMessageId,
+}
+
+impl fmt::Display for SipMessageCursor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}_{}", self.received_at.as_secs(), self.id)
+    }
+}
+
+impl FromStr for SipMessageCursor {
+    type Err = ();
+
+    /// Parses what [`SipMessageCursor`]'s `Display` wrote: `<secs>_<uuid>`.
+    fn from_str(s: &str) -> Result<Self, ()> {
+        let (secs, id) = s.split_once('_').ok_or(())?;
+        let secs: u64 = secs.parse().map_err(|_| ())?;
+        i64::try_from(secs).map_err(|_| ())?;
+        Ok(Self {
+            received_at: UnixTime::since_unix_epoch(std::time::Duration::from_secs(secs)),
+            id: id.parse().map_err(|_| ())?,
+        })
+    }
+}
+
+/// One page of the log, newest first.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SipMessagePage {
+    /// The messages.
+    pub messages: Vec<SipMessageSummary>,
+    /// Where the next page starts, when there is one.
+    pub next: Option<SipMessageCursor>,
+}
+
+/// How many calls of one service ended with one result.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct CallCount {
+    /// The service.
+    pub service: Service,
+    /// The result.
+    pub result: CallResult,
+    /// How many.
+    pub count: u64,
+}
+
+const MESSAGE: &str = "sip message";
+
+/// The summary columns, in [`summary_from_row`]'s order; `m` is the table.
+macro_rules! summary_columns {
+    () => {
+        "m.id, m.received_at, m.service, m.transport, m.source, m.tenant_id, m.sbc_id, \
+         m.sbc_name, m.call_id, m.from_tn, m.to_tn, m.attestation, m.verstat, m.result, \
+         m.status_code, m.reason, m.certificate_version_id, m.x5u, m.chain_fingerprint, \
+         m.latency_us"
+    };
+}
+
+/// A value bound to a query built at run time.
+enum Bind {
+    Int(i64),
+    Text(String),
+}
+
+impl Store {
+    /// Writes `messages` and upserts `chains` in one transaction: all or nothing.
+    ///
+    /// A chain already stored only gets its `stored_at` refreshed to `now`, which keeps a
+    /// chain in use from being pruned.
+    pub async fn insert_sip_messages(
+        &self,
+        messages: &[SipMessage],
+        chains: &[NewChain],
+        now: UnixTime,
+    ) -> Result<(), StoreError> {
+        let now = to_db_time(now)?;
+        let mut tx = self.pool.begin().await?;
+        for chain in chains {
+            sqlx::query(
+                "INSERT INTO sip_message_chains (fingerprint, chain_pem, stored_at) \
+                 VALUES ($1, $2, $3) \
+                 ON CONFLICT (fingerprint) DO UPDATE SET stored_at = excluded.stored_at",
+            )
+            .bind(chain.fingerprint.as_str())
+            .bind(chain.chain_pem.as_str())
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        }
+        for message in messages {
+            let s = &message.summary;
+            sqlx::query(
+                "INSERT INTO sip_messages (id, received_at, service, transport, source, \
+                 tenant_id, sbc_id, sbc_name, call_id, from_tn, to_tn, attestation, verstat, \
+                 result, status_code, reason, certificate_version_id, x5u, chain_fingerprint, \
+                 latency_us, raw_request, raw_request_truncated, raw_response, \
+                 raw_response_truncated) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, \
+                 $17, $18, $19, $20, $21, $22, $23, $24)",
+            )
+            .bind(s.id.as_str())
+            .bind(to_db_time(s.received_at)?)
+            .bind(s.service.as_str())
+            .bind(s.transport.as_str())
+            .bind(s.source.as_str())
+            .bind(s.tenant_id.as_ref().map(TenantId::as_str))
+            .bind(s.sbc_id.as_deref())
+            .bind(s.sbc_name.as_deref())
+            .bind(s.call_id.as_str())
+            .bind(s.from_tn.as_deref())
+            .bind(s.to_tn.as_deref())
+            .bind(s.attestation.map(Attestation::as_str))
+            .bind(s.verstat.map(Verstat::as_str))
+            .bind(s.result.as_str())
+            .bind(i64::from(s.status_code))
+            .bind(s.reason.as_deref())
+            .bind(s.certificate_version_id.as_ref().map(VersionId::as_str))
+            .bind(s.x5u.as_deref())
+            .bind(s.chain_fingerprint.as_deref())
+            .bind(i64::try_from(s.latency_us).unwrap_or(i64::MAX))
+            .bind(message.raw_request.text.as_str())
+            .bind(i64::from(message.raw_request.truncated))
+            .bind(message.raw_response.text.as_str())
+            .bind(i64::from(message.raw_response.truncated))
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// One page of the messages `scope` may see that match `filter`, newest first, starting
+    /// after `after`. `limit` is capped at [`MAX_PAGE_SIZE`] (and at least 1).
+    pub async fn list_sip_messages(
+        &self,
+        scope: &TenantScope,
+        filter: &SipMessageFilter,
+        after: Option<&SipMessageCursor>,
+        limit: u32,
+    ) -> Result<SipMessagePage, StoreError> {
+        let limit = limit.clamp(1, MAX_PAGE_SIZE);
+        let mut sql = String::from(concat!(
+            "SELECT ",
+            summary_columns!(),
+            " FROM sip_messages m WHERE 1 = 1"
+        ));
+        let mut binds = Vec::new();
+        let mut param = |sql: &mut String, bind: Bind| {
+            binds.push(bind);
+            sql.push_str(&format!("${}", binds.len()));
+        };
+        if let Some(tenant) = scope.tenant() {
+            sql.push_str(" AND m.tenant_id = ");
+            param(&mut sql, Bind::Text(tenant.as_str().to_owned()));
+        }
+        if let Some(since) = filter.since {
+            sql.push_str(" AND m.received_at >= ");
+            param(&mut sql, Bind::Int(to_db_time(since)?));
+        }
+        if let Some(until) = filter.until {
+            sql.push_str(" AND m.received_at < ");
+            param(&mut sql, Bind::Int(to_db_time(until)?));
+        }
+        if let Some(tn) = &filter.tn {
+            sql.push_str(" AND (m.from_tn = ");
+            param(&mut sql, Bind::Text(tn.as_str().to_owned()));
+            sql.push_str(" OR m.to_tn = ");
+            param(&mut sql, Bind::Text(tn.as_str().to_owned()));
+            sql.push(')');
+        }
+        if let Some(result) = filter.result {
+            sql.push_str(" AND m.result = ");
+            param(&mut sql, Bind::Text(result.as_str().to_owned()));
+        }
+        if let Some(service) = filter.service {
+            sql.push_str(" AND m.service = ");
+            param(&mut sql, Bind::Text(service.as_str().to_owned()));
+        }
+        if let Some(cursor) = after {
+            let at = to_db_time(cursor.received_at)?;
+            sql.push_str(" AND (m.received_at < ");
+            param(&mut sql, Bind::Int(at));
+            sql.push_str(" OR (m.received_at = ");
+            param(&mut sql, Bind::Int(at));
+            sql.push_str(" AND m.id < ");
+            param(&mut sql, Bind::Text(cursor.id.as_str().to_owned()));
+            sql.push_str("))");
+        }
+        sql.push_str(" ORDER BY m.received_at DESC, m.id DESC LIMIT ");
+        // One more than asked: whether it comes back says if there is a next page.
+        param(&mut sql, Bind::Int(i64::from(limit) + 1));
+
+        let mut query = sqlx::query(AssertSqlSafe(sql));
+        for bind in binds {
+            query = match bind {
+                Bind::Int(value) => query.bind(value),
+                Bind::Text(value) => query.bind(value),
+            };
+        }
+        let mut messages = query
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(summary_from_row)
+            .collect::<Result<Vec<_>, _>>()?;
+        let next = if messages.len() > limit as usize {
+            messages.truncate(limit as usize);
+            messages.last().map(|last| SipMessageCursor {
+                received_at: last.received_at,
+                id: last.id.clone(),
+            })
+        } else {
+            None
+        };
+        Ok(SipMessagePage { messages, next })
+    }
+
+    /// One message with its raw text and, for verification, its chain; another tenant's
+    /// message is [`StoreError::NotFound`].
+    pub async fn sip_message(
+        &self,
+        scope: &TenantScope,
+        id: &SipMessageId,
+    ) -> Result<SipMessageDetail, StoreError> {
+        let sql = format!(
+            concat!(
+                "SELECT ",
+                summary_columns!(),
+                ", m.raw_request, m.raw_request_truncated, m.raw_response, \
+                 m.raw_response_truncated, c.chain_pem \
+                 FROM sip_messages m \
+                 LEFT JOIN sip_message_chains c ON c.fingerprint = m.chain_fingerprint \
+                 WHERE m.id = $1{}"
+            ),
+            scope_condition(scope, 2)
+        );
+        let mut query = sqlx::query(AssertSqlSafe(sql)).bind(id.as_str());
+        if let Some(tenant) = scope.tenant() {
+            query = query.bind(tenant.as_str());
+        }
+        let row = query
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or(StoreError::NotFound { what: MESSAGE })?;
+        let flag = |column| -> Result<bool, StoreError> {
+            let value: i64 = row.try_get(column)?;
+            Ok(value != 0)
+        };
+        Ok(SipMessageDetail {
+            message: SipMessage {
+                summary: summary_from_row(&row)?,
+                raw_request: RawMessage {
+                    text: row.try_get("raw_request")?,
+                    truncated: flag("raw_request_truncated")?,
+                },
+                raw_response: RawMessage {
+                    text: row.try_get("raw_response")?,
+                    truncated: flag("raw_response_truncated")?,
+                },
+            },
+            chain_pem: row.try_get("chain_pem")?,
+        })
+    }
+
+    /// Deletes up to `batch` messages received before `before`; returns how many went. Callers
+    /// loop until fewer than `batch` go, so no statement holds locks for long.
+    pub async fn prune_sip_messages(
+        &self,
+        before: UnixTime,
+        batch: u32,
+    ) -> Result<u64, StoreError> {
+        let done = sqlx::query(
+            "DELETE FROM sip_messages WHERE id IN \
+             (SELECT id FROM sip_messages WHERE received_at < $1 LIMIT $2)",
+        )
+        .bind(to_db_time(before)?)
+        .bind(i64::from(batch))
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected())
+    }
+
+    /// Deletes stored chains no message refers to any more and not seen since `before`;
+    /// returns how many went.
+    pub async fn prune_sip_message_chains(&self, before: UnixTime) -> Result<u64, StoreError> {
+        let done = sqlx::query(
+            "DELETE FROM sip_message_chains WHERE stored_at < $1 AND NOT EXISTS \
+             (SELECT 1 FROM sip_messages m \
+              WHERE m.chain_fingerprint = sip_message_chains.fingerprint)",
+        )
+        .bind(to_db_time(before)?)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected())
+    }
+
+    /// How many calls `scope` may see were received since `since`, by service and result,
+    /// for the dashboard. Pairs with no call are left out.
+    pub async fn call_counts(
+        &self,
+        scope: &TenantScope,
+        since: UnixTime,
+    ) -> Result<Vec<CallCount>, StoreError> {
+        let sql = format!(
+            "SELECT m.service, m.result, COUNT(*) AS n FROM sip_messages m \
+             WHERE m.received_at >= $1{} \
+             GROUP BY m.service, m.result ORDER BY m.service, m.result",
+            scope_condition(scope, 2)
+        );
+        let mut query = sqlx::query(AssertSqlSafe(sql)).bind(to_db_time(since)?);
+        if let Some(tenant) = scope.tenant() {
+            query = query.bind(tenant.as_str());
+        }
+        query
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(|row| {
+                let count: i64 = row.try_get("n")?;
+                Ok(CallCount {
+                    service: parsed_column(row, "service")?,
+                    result: parsed_column(row, "result")?,
+                    count: u64::try_from(count).map_err(|_| StoreError::Corrupt { column: "n" })?,
+                })
+            })
+            .collect()
+    }
+}
+
+fn summary_from_row(row: &AnyRow) -> Result<SipMessageSummary, StoreError> {
+    let status: i64 = row.try_get("status_code")?;
+    let latency: i64 = row.try_get("latency_us")?;
+    let optional = |column: &'static str| -> Result<Option<String>, StoreError> {
+        Ok(row.try_get::<Option<String>, _>(column)?)
+    };
+    Ok(SipMessageSummary {
+        id: SipMessageId(row.try_get("id")?),
+        received_at: time_column(row, "received_at")?,
+        service: parsed_column(row, "service")?,
+        transport: parsed_column(row, "transport")?,
+        source: row.try_get("source")?,
+        tenant_id: optional("tenant_id")?.map(TenantId),
+        sbc_id: optional("sbc_id")?,
+        sbc_name: optional("sbc_name")?,
+        call_id: row.try_get("call_id")?,
+        from_tn: optional("from_tn")?,
+        to_tn: optional("to_tn")?,
+        attestation: optional("attestation")?
+            .map(|a| a.parse())
+            .transpose()
+            .map_err(|_| StoreError::Corrupt {
+                column: "attestation",
+            })?,
+        verstat: optional("verstat")?
+            .map(|v| v.parse())
+            .transpose()
+            .map_err(|_| StoreError::Corrupt { column: "verstat" })?,
+        result: parsed_column(row, "result")?,
+        status_code: u16::try_from(status).map_err(|_| StoreError::Corrupt {
+            column: "status_code",
+        })?,
+        reason: optional("reason")?,
+        certificate_version_id: optional("certificate_version_id")?.map(VersionId),
+        x5u: optional("x5u")?,
+        chain_fingerprint: optional("chain_fingerprint")?,
+        latency_us: u64::try_from(latency).map_err(|_| StoreError::Corrupt {
+            column: "latency_us",
+        })?,
+    })
+}
+
+/// `AND m.tenant_id = $<n>` when `scope` is one tenant (the caller then binds the id), nothing
+/// for [`TenantScope::All`].
+fn scope_condition(scope: &TenantScope, n: usize) -> String {
+    match scope {
+        TenantScope::All => String::new(),
+        TenantScope::Tenant(_) => format!(" AND m.tenant_id = ${n}"),
+    }
+}
+
+/// Serialises a verstat as its wire value.
+fn serialize_verstat<S: serde::Serializer>(
+    verstat: &Option<Verstat>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    match verstat {
+        Some(v) => serializer.serialize_str(v.as_str()),
+        None => serializer.serialize_none(),
+    }
+}
