@@ -6,8 +6,8 @@
 //!
 //! ```json
 //! {"failNext": 2, "failStatus": 503, "failTarget": "pa",
-//!  "delayMs": 0, "delayRoute": null, "malformedJsonNext": 0, "expiredTokenNext": 1,
-//!  "badNonceNext": 0, "wrongTnAuthListNext": 0}
+//!  "delayMs": 0, "delayRoute": null, "malformedJsonNext": 0, "malformedJsonRoute": null,
+//!  "expiredTokenNext": 1, "badNonceNext": 0, "wrongTnAuthListNext": 0}
 //! ```
 //!
 //! `GET /sandbox/requests` counts the PA and CA requests received per route (the route as
@@ -47,6 +47,9 @@ pub struct Faults {
     pub delay_route: Option<String>,
     /// Truncate the JSON body of this many of the next PA/CA responses.
     pub malformed_json_next: u32,
+    /// Truncate only responses of this route (as for `delay_route`) instead of any, so one
+    /// step of a flow gets the malformed answer.
+    pub malformed_json_route: Option<String>,
     /// Make this many of the next SPC tokens already expired when issued.
     pub expired_token_next: u32,
     /// Answer `badNonce` to this many of the next ACME requests whose nonce was good (Pebble
@@ -79,6 +82,7 @@ impl Default for Faults {
             delay_ms: 0,
             delay_route: None,
             malformed_json_next: 0,
+            malformed_json_route: None,
             expired_token_next: 0,
             bad_nonce_next: 0,
             wrong_tn_auth_list_next: 0,
@@ -100,16 +104,16 @@ impl Faults {
                 StatusCode::from_u16(self.fail_status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE),
             );
         }
-        let malform = self.malformed_json_next > 0;
+        let malform = self.malformed_json_next > 0 && on_route(&self.malformed_json_route, route);
         if malform {
             self.malformed_json_next -= 1;
         }
-        let delayed = match &self.delay_route {
-            None => true,
-            Some(only) => route == Some(only.as_str()),
-        };
         Decision::Pass {
-            delay: if delayed { self.delay_ms } else { 0 },
+            delay: if on_route(&self.delay_route, route) {
+                self.delay_ms
+            } else {
+                0
+            },
             malform,
         }
     }
@@ -142,6 +146,14 @@ impl Faults {
         } else {
             false
         }
+    }
+}
+
+/// Whether a switch limited to `only` (every route when `None`) applies to `route`.
+fn on_route(only: &Option<String>, route: Option<&str>) -> bool {
+    match only {
+        None => true,
+        Some(only) => route == Some(only.as_str()),
     }
 }
 

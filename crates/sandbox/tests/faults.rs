@@ -22,8 +22,8 @@ async fn faults_default_off_and_fail_next_hits_only_its_target() {
     assert_eq!(
         faults,
         json!({"failNext": 0, "failStatus": 503, "failTarget": "any", "delayMs": 0,
-               "delayRoute": null, "malformedJsonNext": 0, "expiredTokenNext": 0,
-               "badNonceNext": 0, "wrongTnAuthListNext": 0})
+               "delayRoute": null, "malformedJsonNext": 0, "malformedJsonRoute": null,
+               "expiredTokenNext": 0, "badNonceNext": 0, "wrongTnAuthListNext": 0})
     );
 
     sb.set_faults(json!({"failNext": 2, "failStatus": 500, "failTarget": "pa"}))
@@ -189,6 +189,31 @@ async fn delay_route_holds_only_that_route() {
     assert_eq!(directory.status(), 200);
     assert!(!held.is_finished());
     held.abort();
+}
+
+#[tokio::test]
+async fn malformed_json_route_cuts_only_that_route() {
+    let dir = tempfile::tempdir().unwrap();
+    let sb = start(dir.path()).await;
+    sb.set_faults(json!({"malformedJsonNext": 1, "malformedJsonRoute": "/api/v1/auth/login"}))
+        .await;
+    // Other routes answer whole and leave the switch armed.
+    let acme = Acme::new(&sb).await;
+    assert!(acme.directory["newNonce"].is_string());
+    assert_eq!(sb.sandbox.faults().malformed_json_next, 1);
+    let cut = sb
+        .http
+        .post(sb.url("/api/v1/auth/login"))
+        .json(&json!({"userId": "alice", "password": "wonderland"}))
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    assert!(serde_json::from_slice::<Value>(&cut).is_err());
+    assert_eq!(sb.sandbox.faults().malformed_json_next, 0);
+    sb.login("alice", "wonderland").await;
 }
 
 #[tokio::test]
