@@ -62,6 +62,8 @@ async fn sti_pa_down_fails_at_login_and_stores_nothing() {
         failure.error.contains("sti-pa transport failed") && failure.error.contains("refused"),
         "{failure}"
     );
+    // Down is not refused: a later retry may well work.
+    assert!(!failure.credentials_refused);
     assert_nothing_stored(store, &tenant, &cert).await;
     let failed = failed_events(store, &tenant, &cert).await;
     assert_eq!(failed.len(), 1, "{failed:?}");
@@ -90,6 +92,7 @@ async fn sti_pa_401_sees_one_login_per_attempt_and_no_secret_is_recorded() {
             failure.error.contains("rejected the credentials"),
             "{failure}"
         );
+        assert!(failure.credentials_refused);
         // Exactly one login reached the STI-PA per issuance call: no retry storm.
         assert_eq!(running.sandbox.request_count(LOGIN_ROUTE), attempt);
         assert_eq!(running.sandbox.request_count(TOKEN_ROUTE), 0);
