@@ -334,14 +334,17 @@ async fn disk_full_fails_at_store_with_a_clear_error_and_keeps_the_active_versio
 // Killed with SIGKILL mid-flow, then issued again in-process: it converges.
 
 /// Where the `issue-once` process is held when it is killed.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum KillPoint {
     /// Logged in to the STI-PA, waiting for the SPC token.
     AfterLogin,
     /// Challenge answered, waiting for the STI-CA to finalize the order.
     DuringOrder,
-    /// The version is stored (committed, pending), activation not yet done.
+    /// The version is stored (committed, pending), activation not yet begun.
     AfterStore,
+    /// Inside the activation transaction: the previous version already retired, the new one
+    /// being made active.
+    DuringActivation,
 }
 
 mod sqlite {
@@ -360,6 +363,11 @@ mod sqlite {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn killed_after_store_before_activation_converges() {
         killed_mid_flow(Backend::Sqlite, KillPoint::AfterStore).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn killed_during_activation_keeps_the_previous_version_and_converges() {
+        killed_mid_flow(Backend::Sqlite, KillPoint::DuringActivation).await;
     }
 }
 
@@ -380,6 +388,11 @@ mod postgres {
     async fn killed_after_store_before_activation_converges() {
         killed_mid_flow(Backend::Postgres, KillPoint::AfterStore).await;
     }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn killed_during_activation_keeps_the_previous_version_and_converges() {
+        killed_mid_flow(Backend::Postgres, KillPoint::DuringActivation).await;
+    }
 }
 
 async fn killed_mid_flow(backend: Backend, point: KillPoint) {
@@ -393,17 +406,56 @@ async fn killed_mid_flow(backend: Backend, point: KillPoint) {
     }
 }
 
+/// Activation needs no network, so for the store's kill points the process is held in the
+/// store: a trigger stalls one of its writes, inside its own transaction.
+struct StoreHold {
+    table: &'static str,
+    event: &'static str,
+    when: &'static str,
+}
+
+/// The insert of the `store`/`succeeded` event: written after the version's insert committed,
+/// before activation begins.
+const AFTER_STORE: StoreHold = StoreHold {
+    table: "certificate_events",
+    event: "INSERT",
+    when: "NEW.step = 'store' AND NEW.outcome = 'succeeded'",
+};
+
+/// The activation transaction's last change: making the new version active, after the
+/// previous one was retired in the same transaction.
+const DURING_ACTIVATION: StoreHold = StoreHold {
+    table: "certificate_versions",
+    event: "UPDATE",
+    when: "NEW.state = 'active'",
+};
+
 async fn kill_and_converge(store: &Store, url: &str, point: KillPoint) {
     let running = start_sandbox().await;
     let (tenant, cert) = entry(store, "sandbox").await;
     let key_dir = tempfile::tempdir().unwrap();
     let key_file = master_key_file(key_dir.path());
+    let directory = format!("{}/acme/directory", running.base);
+    // Killing activation needs a version to retire; the other points start from nothing, so
+    // the killed process is the one that creates the ACME account.
+    let previous = match point {
+        KillPoint::DuringActivation => Some(
+            issue_certificate(store, &tenant, &cert, &deps(&running).await)
+                .await
+                .unwrap(),
+        ),
+        KillPoint::AfterLogin | KillPoint::DuringOrder | KillPoint::AfterStore => None,
+    };
 
     match point {
         KillPoint::AfterLogin => hold_route(&running.sandbox, TOKEN_ROUTE),
         KillPoint::DuringOrder => hold_route(&running.sandbox, FINALIZE_ROUTE),
-        KillPoint::AfterStore => hold_after_store(store, url).await,
+        KillPoint::AfterStore => hold_in_store(store, url, &AFTER_STORE).await,
+        KillPoint::DuringActivation => hold_in_store(store, url, &DURING_ACTIVATION).await,
     }
+    // Events of the in-process issuance before are not the killed process's.
+    let logins_before = count_events(store, &tenant, &cert, Step::StiPaLogin, "succeeded").await;
+    let activations_before = count_events(store, &tenant, &cert, Step::Activate, "started").await;
     let mut child = issue_once(url, &key_file, &tenant, &cert, &running);
     // Wait until the process is held where we want it, as the sandbox or the store shows.
     loop {
@@ -416,14 +468,21 @@ async fn kill_and_converge(store: &Store, url: &str, point: KillPoint) {
         let there = match point {
             KillPoint::AfterLogin => {
                 running.sandbox.request_count(TOKEN_ROUTE) > 0
-                    && has_event(store, &tenant, &cert, Step::StiPaLogin, "succeeded").await
+                    && count_events(store, &tenant, &cert, Step::StiPaLogin, "succeeded").await
+                        > logins_before
             }
             KillPoint::DuringOrder => running.sandbox.request_count(FINALIZE_ROUTE) > 0,
-            KillPoint::AfterStore => !store
+            KillPoint::AfterStore => store
                 .list_versions(&tenant, &cert)
                 .await
                 .unwrap()
-                .is_empty(),
+                .iter()
+                .any(|v| v.state == VersionState::Pending),
+            KillPoint::DuringActivation => {
+                count_events(store, &tenant, &cert, Step::Activate, "started").await
+                    > activations_before
+                    && write_in_progress(store, url).await
+            }
         };
         if there {
             break;
@@ -432,34 +491,42 @@ async fn kill_and_converge(store: &Store, url: &str, point: KillPoint) {
     }
     child.kill().unwrap(); // SIGKILL
     child.wait().unwrap();
-    if let KillPoint::AfterStore = point {
-        release_after_store(store, url).await;
+    match point {
+        KillPoint::AfterStore => release_store_hold(store, url, &AFTER_STORE).await,
+        KillPoint::DuringActivation => release_store_hold(store, url, &DURING_ACTIVATION).await,
+        KillPoint::AfterLogin | KillPoint::DuringOrder => {}
     }
     running.sandbox.set_faults(Faults::default());
 
-    // What the killed process left: nothing active; the account it created is stored.
-    assert!(active(store, &tenant, &cert).await.is_none());
-    let orphans = store.list_versions(&tenant, &cert).await.unwrap();
+    // What the killed process left: the previous active version (if any) still the only
+    // active one, the half-done activation rolled back, the ACME account stored.
+    assert_eq!(active(store, &tenant, &cert).await, previous);
+    let left = store.list_versions(&tenant, &cert).await.unwrap();
+    let orphans: Vec<_> = left
+        .iter()
+        .filter(|v| Some(&v.id) != previous.as_ref().map(|p| &p.id))
+        .cloned()
+        .collect();
     match point {
         KillPoint::AfterLogin | KillPoint::DuringOrder => assert!(orphans.is_empty()),
-        KillPoint::AfterStore => {
-            assert_eq!(orphans.len(), 1);
+        KillPoint::AfterStore | KillPoint::DuringActivation => {
+            assert_eq!(orphans.len(), 1, "{left:?}");
             assert_eq!(orphans[0].state, VersionState::Pending);
         }
     }
-    let directory = format!("{}/acme/directory", running.base);
     let account = store
         .acme_account(&tenant, &cert, &directory)
         .await
         .unwrap()
-        .expect("the killed process stored its ACME account before the STI-PA login");
+        .expect("the ACME account is stored before the STI-PA login");
 
     let deps = deps(&running).await;
     let version = issue_certificate(store, &tenant, &cert, &deps)
         .await
         .unwrap();
 
-    // Converged: one active version, the new one; an orphan stays pending; the account kept.
+    // Converged: one active version, the new one; an orphan stays pending; the previous one
+    // retired; the account kept.
     let versions = store.list_versions(&tenant, &cert).await.unwrap();
     let actives: Vec<_> = versions
         .iter()
@@ -472,7 +539,14 @@ async fn kill_and_converge(store: &Store, url: &str, point: KillPoint) {
         assert_ne!(now.id, version.id);
         assert_eq!(now.state, VersionState::Pending);
     }
-    assert_eq!(versions.len(), orphans.len() + 1);
+    if let Some(previous) = &previous {
+        let now = store.version(&tenant, &previous.id).await.unwrap();
+        assert_eq!(now.state, VersionState::Retired);
+    }
+    assert_eq!(
+        versions.len(),
+        orphans.len() + usize::from(previous.is_some()) + 1
+    );
     let again = store
         .acme_account(&tenant, &cert, &directory)
         .await
@@ -495,56 +569,104 @@ fn hold_route(sandbox: &Sandbox, route: &str) {
     });
 }
 
-/// Activation needs no network, so the process is held in the store instead: a trigger makes
-/// the insert of the `store`/`succeeded` event (written after the version's insert committed,
-/// before activation starts) run for hours, inside the process's own transaction.
-async fn hold_after_store(store: &Store, url: &str) {
-    let mut raw = sqlx::AnyConnection::connect(url).await.unwrap();
-    let statements: &[&str] = match store.backend() {
-        // Triggers cannot sleep or use CTEs in SQLite: a 10^12-row cross join keeps it busy.
-        Backend::Sqlite => &[
-            "CREATE TABLE hold_rows (x INTEGER)",
+/// Installs the trigger `hold` that stalls the write of `hold`.
+async fn hold_in_store(store: &Store, url: &str, hold: &StoreHold) {
+    let StoreHold { table, event, when } = hold;
+    let statements = match store.backend() {
+        // SQLite triggers cannot sleep or use CTEs: a 10^12-row cross join keeps it busy.
+        Backend::Sqlite => vec![
+            "CREATE TABLE hold_rows (x INTEGER)".to_owned(),
             "WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n WHERE x < 1000) \
-             INSERT INTO hold_rows SELECT x FROM n",
-            "CREATE TRIGGER hold_after_store AFTER INSERT ON certificate_events \
-             WHEN NEW.step = 'store' AND NEW.outcome = 'succeeded' BEGIN \
-             SELECT count(*) FROM hold_rows a, hold_rows b, hold_rows c, hold_rows d; END",
+             INSERT INTO hold_rows SELECT x FROM n"
+                .to_owned(),
+            format!(
+                "CREATE TRIGGER hold AFTER {event} ON {table} WHEN {when} BEGIN \
+                 SELECT count(*) FROM hold_rows a, hold_rows b, hold_rows c, hold_rows d; END"
+            ),
         ],
-        Backend::Postgres => &[
-            "CREATE FUNCTION hold_after_store() RETURNS trigger LANGUAGE plpgsql AS \
-             $$ BEGIN PERFORM pg_sleep(3600); RETURN NEW; END $$",
-            "CREATE TRIGGER hold_after_store AFTER INSERT ON certificate_events FOR EACH ROW \
-             WHEN (NEW.step = 'store' AND NEW.outcome = 'succeeded') \
-             EXECUTE FUNCTION hold_after_store()",
+        Backend::Postgres => vec![
+            "CREATE FUNCTION hold() RETURNS trigger LANGUAGE plpgsql AS \
+             $$ BEGIN PERFORM pg_sleep(3600); RETURN NEW; END $$"
+                .to_owned(),
+            format!(
+                "CREATE TRIGGER hold AFTER {event} ON {table} FOR EACH ROW WHEN ({when}) \
+                 EXECUTE FUNCTION hold()"
+            ),
         ],
     };
+    let mut raw = sqlx::AnyConnection::connect(url).await.unwrap();
     for statement in statements {
-        sqlx::query(*statement).execute(&mut raw).await.unwrap();
+        sqlx::query(sqlx::AssertSqlSafe(statement))
+            .execute(&mut raw)
+            .await
+            .unwrap();
     }
     raw.close().await.unwrap();
 }
 
+/// Whether another connection is in a write transaction. Once the `activate` event is
+/// committed, the only write the process has left is the activation transaction.
+async fn write_in_progress(store: &Store, url: &str) -> bool {
+    let mut raw = sqlx::AnyConnection::connect(url).await.unwrap();
+    let busy = match store.backend() {
+        Backend::Sqlite => {
+            sqlx::query("PRAGMA busy_timeout = 0")
+                .execute(&mut raw)
+                .await
+                .unwrap();
+            match sqlx::query("BEGIN IMMEDIATE").execute(&mut raw).await {
+                Ok(_) => {
+                    sqlx::query("ROLLBACK").execute(&mut raw).await.unwrap();
+                    false
+                }
+                Err(e) => {
+                    assert!(e.to_string().contains("locked"), "{e}");
+                    true
+                }
+            }
+        }
+        Backend::Postgres => {
+            let (held,): (i64,) = sqlx::query_as(
+                "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation \
+                 JOIN pg_namespace n ON n.oid = c.relnamespace \
+                 WHERE n.nspname = current_schema() AND c.relname = 'certificate_versions' \
+                 AND l.mode = 'RowExclusiveLock' AND l.pid <> pg_backend_pid()",
+            )
+            .fetch_one(&mut raw)
+            .await
+            .unwrap();
+            held > 0
+        }
+    };
+    raw.close().await.unwrap();
+    busy
+}
+
 /// Removes the trigger. On PostgreSQL the killed client's backend is still sleeping in it: it
 /// is terminated (its transaction rolls back), as the server would on noticing the lost client.
-async fn release_after_store(store: &Store, url: &str) {
+async fn release_store_hold(store: &Store, url: &str, hold: &StoreHold) {
     let mut raw = sqlx::AnyConnection::connect(url).await.unwrap();
-    if store.backend() == Backend::Postgres {
-        sqlx::query(
-            "SELECT pg_terminate_backend(l.pid, 10000)::text FROM pg_locks l \
-             JOIN pg_class c ON c.oid = l.relation \
-             JOIN pg_namespace n ON n.oid = c.relnamespace \
-             WHERE n.nspname = current_schema() AND c.relname = 'certificate_events' \
-             AND l.pid <> pg_backend_pid()",
-        )
-        .fetch_all(&mut raw)
+    let drop = match store.backend() {
+        Backend::Sqlite => "DROP TRIGGER hold".to_owned(),
+        Backend::Postgres => {
+            sqlx::query(
+                "SELECT pg_terminate_backend(l.pid, 10000)::text FROM pg_locks l \
+                 JOIN pg_class c ON c.oid = l.relation \
+                 JOIN pg_namespace n ON n.oid = c.relnamespace \
+                 WHERE n.nspname = current_schema() AND c.relname = $1 \
+                 AND l.pid <> pg_backend_pid()",
+            )
+            .bind(hold.table)
+            .fetch_all(&mut raw)
+            .await
+            .unwrap();
+            format!("DROP TRIGGER hold ON {}", hold.table)
+        }
+    };
+    sqlx::query(sqlx::AssertSqlSafe(drop))
+        .execute(&mut raw)
         .await
         .unwrap();
-    }
-    let drop = match store.backend() {
-        Backend::Sqlite => "DROP TRIGGER hold_after_store",
-        Backend::Postgres => "DROP TRIGGER hold_after_store ON certificate_events",
-    };
-    sqlx::query(drop).execute(&mut raw).await.unwrap();
     raw.close().await.unwrap();
 }
 
@@ -596,19 +718,21 @@ fn master_key_file(dir: &Path) -> PathBuf {
     path
 }
 
-async fn has_event(
+/// How many events of `step` with `outcome` the entry has.
+async fn count_events(
     store: &Store,
     tenant: &TenantId,
     cert: &CertificateId,
     step: Step,
     outcome: &str,
-) -> bool {
+) -> usize {
     store
         .list_events(tenant, cert, 1000)
         .await
         .unwrap()
         .iter()
-        .any(|e| e.step == step.as_str() && e.outcome.as_str() == outcome)
+        .filter(|e| e.step == step.as_str() && e.outcome.as_str() == outcome)
+        .count()
 }
 
 // ---------------------------------------------------------------------------------------------
