@@ -207,7 +207,7 @@ async fn slow_ca_fails_with_a_timeout_and_keeps_the_active_version() {
         .await
         .unwrap();
 
-    // Every CA answer now takes far longer than the client's request timeout.
+    // The CA's answer to the new order now takes far longer than the client's request timeout.
     running.sandbox.set_faults(Faults {
         delay_ms: HOLD_MS,
         delay_route: Some("/acme/new-order".into()),
