@@ -56,7 +56,6 @@ async fn sti_pa_down_fails_at_login_and_stores_nothing() {
     let failure = issue_certificate(store, &tenant, &cert, &deps)
         .await
         .unwrap_err();
-    eprintln!("FAILURE: {failure}");
     assert_eq!(failure.step, Step::StiPaLogin, "{failure}");
     assert!(
         failure.error.contains("sti-pa transport failed") && failure.error.contains("refused"),
@@ -86,7 +85,6 @@ async fn sti_pa_401_sees_one_login_per_attempt_and_no_secret_is_recorded() {
         let failure = issue_certificate(store, &tenant, &cert, &deps)
             .await
             .unwrap_err();
-        eprintln!("FAILURE: {failure}");
         assert_eq!(failure.step, Step::StiPaLogin, "{failure}");
         assert!(
             failure.error.contains("rejected the credentials"),
@@ -98,8 +96,13 @@ async fn sti_pa_401_sees_one_login_per_attempt_and_no_secret_is_recorded() {
         assert_eq!(running.sandbox.request_count(TOKEN_ROUTE), 0);
     }
     assert_nothing_stored(store, &tenant, &cert).await;
+    let failed = failed_events(store, &tenant, &cert).await;
+    assert_eq!(failed.len(), 2, "{failed:?}");
+    for (step, text) in &failed {
+        assert_eq!(step, "sti_pa_login");
+        assert!(text.contains("rejected the credentials"), "{text}");
+    }
     let events = store.list_events(&tenant, &cert, 1000).await.unwrap();
-    assert!(!events.is_empty());
     for event in &events {
         let text = event.error_text.as_deref().unwrap_or_default();
         assert!(!text.contains(password), "{text}");
@@ -150,7 +153,6 @@ async fn ca_rejecting_the_challenge_fails_at_the_order_and_keeps_the_active_vers
     let failure = issue_certificate(store, &tenant, &cert, &deps)
         .await
         .unwrap_err();
-    eprintln!("FAILURE: {failure}");
     assert_eq!(failure.step, Step::AcmeOrder, "{failure}");
     assert!(failure.error.contains("challenge"), "{failure}");
     assert_unchanged(store, &tenant, &cert, &first).await;
@@ -175,7 +177,6 @@ async fn certificate_for_another_spc_is_rejected_at_the_order_and_not_stored() {
     let failure = issue_certificate(store, &tenant, &cert, &deps)
         .await
         .unwrap_err();
-    eprintln!("FAILURE: {failure}");
     // The CA did misissue (the switch was used) and the client refused the result.
     assert_eq!(running.sandbox.faults().wrong_tn_auth_list_next, 0);
     assert_eq!(failure.step, Step::AcmeOrder, "{failure}");
@@ -216,7 +217,6 @@ async fn slow_ca_fails_with_a_timeout_and_keeps_the_active_version() {
     let failure = issue_certificate(store, &tenant, &cert, &deps)
         .await
         .unwrap_err();
-    eprintln!("FAILURE: {failure}");
     assert_eq!(failure.step, Step::AcmeOrder, "{failure}");
     assert!(failure.error.contains("timed out after"), "{failure}");
     assert_unchanged(store, &tenant, &cert, &first).await;
@@ -242,7 +242,6 @@ async fn malformed_json_from_the_sti_pa_is_a_typed_failure_at_login() {
     let failure = issue_certificate(store, &tenant, &cert, &deps)
         .await
         .unwrap_err();
-    eprintln!("FAILURE: {failure}");
     assert_eq!(failure.step, Step::StiPaLogin, "{failure}");
     assert!(
         failure.error.contains("sti-pa answer is malformed"),
@@ -271,7 +270,6 @@ async fn malformed_json_from_the_sti_ca_is_a_typed_failure_at_the_order() {
     let failure = issue_certificate(store, &tenant, &cert, &deps)
         .await
         .unwrap_err();
-    eprintln!("FAILURE: {failure}");
     assert_eq!(running.sandbox.faults().malformed_json_next, 0);
     assert_eq!(failure.step, Step::AcmeOrder, "{failure}");
     assert!(failure.error.contains("malformed order"), "{failure}");
@@ -301,7 +299,6 @@ async fn disk_full_fails_at_store_with_a_clear_error_and_keeps_the_active_versio
     let failure = issue_certificate(&store, &tenant, &cert, &deps)
         .await
         .unwrap_err();
-    eprintln!("FAILURE: {failure}");
     assert_eq!(failure.step, Step::Store, "{failure}");
     assert!(
         failure
