@@ -6,14 +6,21 @@
 //!
 //! ```json
 //! {"failNext": 2, "failStatus": 503, "failTarget": "pa",
-//!  "delayMs": 0, "malformedJsonNext": 0, "expiredTokenNext": 1, "badNonceNext": 0}
+//!  "delayMs": 0, "delayRoute": null, "malformedJsonNext": 0, "malformedJsonRoute": null,
+//!  "expiredTokenNext": 1, "badNonceNext": 0, "wrongTnAuthListNext": 0}
 //! ```
+//!
+//! `GET /sandbox/requests` counts the PA and CA requests received per route (the route as
+//! declared, e.g. `/acme/order/{id}/finalize`), counted on arrival, before any delay or
+//! injected failure, so a test can see that a client is waiting at a given endpoint;
+//! `DELETE /sandbox/requests` sets the counts back to zero.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use axum::Router;
 use axum::body::Body;
-use axum::extract::{Request, State};
+use axum::extract::{MatchedPath, Request, State};
 use axum::http::{StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -34,13 +41,23 @@ pub struct Faults {
     pub fail_target: FaultTarget,
     /// Delay every PA and CA response by this many milliseconds.
     pub delay_ms: u64,
+    /// Delay only the requests to this route (as counted by `/sandbox/requests`, e.g.
+    /// `/api/v1/account/{account_id}/token`) instead of every one, so a client can be held at
+    /// one step of a flow.
+    pub delay_route: Option<String>,
     /// Truncate the JSON body of this many of the next PA/CA responses.
     pub malformed_json_next: u32,
+    /// Truncate only responses of this route (as for `delay_route`) instead of any, so one
+    /// step of a flow gets the malformed answer.
+    pub malformed_json_route: Option<String>,
     /// Make this many of the next SPC tokens already expired when issued.
     pub expired_token_next: u32,
     /// Answer `badNonce` to this many of the next ACME requests whose nonce was good (Pebble
     /// rejects a share of good nonces; a correct client retries with the fresh nonce).
     pub bad_nonce_next: u32,
+    /// Issue this many of the next certificates for another SPC than the order's (a CA bug
+    /// a client must catch by checking the leaf's TNAuthList).
+    pub wrong_tn_auth_list_next: u32,
 }
 
 /// Which API a failure is injected into.
@@ -63,9 +80,12 @@ impl Default for Faults {
             fail_status: 503,
             fail_target: FaultTarget::Any,
             delay_ms: 0,
+            delay_route: None,
             malformed_json_next: 0,
+            malformed_json_route: None,
             expired_token_next: 0,
             bad_nonce_next: 0,
+            wrong_tn_auth_list_next: 0,
         }
     }
 }
@@ -77,19 +97,23 @@ enum Decision {
 }
 
 impl Faults {
-    fn decide(&mut self, api: FaultTarget) -> Decision {
+    fn decide(&mut self, api: FaultTarget, route: Option<&str>) -> Decision {
         if self.fail_next > 0 && (self.fail_target == FaultTarget::Any || self.fail_target == api) {
             self.fail_next -= 1;
             return Decision::Fail(
                 StatusCode::from_u16(self.fail_status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE),
             );
         }
-        let malform = self.malformed_json_next > 0;
+        let malform = self.malformed_json_next > 0 && on_route(&self.malformed_json_route, route);
         if malform {
             self.malformed_json_next -= 1;
         }
         Decision::Pass {
-            delay: self.delay_ms,
+            delay: if on_route(&self.delay_route, route) {
+                self.delay_ms
+            } else {
+                0
+            },
             malform,
         }
     }
@@ -104,6 +128,16 @@ impl Faults {
         }
     }
 
+    /// Consumes one "wrong TNAuthList" switch; true if this certificate must name another SPC.
+    pub(crate) fn take_wrong_tn_auth_list(&mut self) -> bool {
+        if self.wrong_tn_auth_list_next > 0 {
+            self.wrong_tn_auth_list_next -= 1;
+            true
+        } else {
+            false
+        }
+    }
+
     /// Consumes one "expired token" switch; true if this token must be born expired.
     pub(crate) fn take_expired_token(&mut self) -> bool {
         if self.expired_token_next > 0 {
@@ -112,6 +146,14 @@ impl Faults {
         } else {
             false
         }
+    }
+}
+
+/// Whether a switch limited to `only` (every route when `None`) applies to `route`.
+fn on_route(only: &Option<String>, route: Option<&str>) -> bool {
+    match only {
+        None => true,
+        Some(only) => route == Some(only.as_str()),
     }
 }
 
@@ -134,7 +176,15 @@ pub(crate) async fn ca_layer(
 }
 
 async fn apply(sandbox: Sandbox, api: FaultTarget, request: Request, next: Next) -> Response {
-    let decision = sandbox.faults_lock().decide(api);
+    // The layers run after routing, so the matched route is known.
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|path| path.as_str().to_owned());
+    if let Some(route) = &route {
+        sandbox.count_request(route);
+    }
+    let decision = sandbox.faults_lock().decide(api, route.as_deref());
     match decision {
         Decision::Fail(status) => injected_failure(api, status),
         Decision::Pass { delay, malform } => {
@@ -170,11 +220,21 @@ async fn truncate(response: Response) -> Response {
     Response::from_parts(parts, Body::from(cut))
 }
 
-/// `/sandbox/faults`.
+/// `/sandbox/faults` and `/sandbox/requests`.
 pub(crate) fn admin_router(sandbox: Sandbox) -> Router {
     Router::new()
         .route("/sandbox/faults", get(show).put(replace).delete(reset))
+        .route("/sandbox/requests", get(requests).delete(reset_requests))
         .with_state(sandbox)
+}
+
+async fn requests(State(sandbox): State<Sandbox>) -> axum::Json<BTreeMap<String, u64>> {
+    axum::Json(sandbox.requests())
+}
+
+async fn reset_requests(State(sandbox): State<Sandbox>) -> StatusCode {
+    sandbox.reset_requests();
+    StatusCode::NO_CONTENT
 }
 
 async fn show(State(sandbox): State<Sandbox>) -> axum::Json<Faults> {

@@ -1,6 +1,7 @@
 //! The sandbox's shared state: configuration, PKI, the persisted store, the in-memory nonce
 //! pool and the fault switches. One `Sandbox: Clone` (an `Arc`) is handed to every handler.
 
+use std::collections::BTreeMap;
 use std::num::NonZeroU32;
 use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -40,6 +41,8 @@ struct Inner {
     written: tokio::sync::Mutex<u64>,
     nonces: Mutex<Nonces>,
     faults: Mutex<Faults>,
+    /// PA and CA requests received, per route.
+    requests: Mutex<BTreeMap<String, u64>>,
 }
 
 /// Why the sandbox could not open its state directory.
@@ -96,6 +99,7 @@ impl Sandbox {
                 data: Mutex::new(data),
                 nonces: Mutex::new(Nonces::new(nonce_rng)),
                 faults: Mutex::new(Faults::default()),
+                requests: Mutex::new(BTreeMap::new()),
             }),
         })
     }
@@ -138,6 +142,33 @@ impl Sandbox {
     /// Replaces the fault switches (`Faults::default()` turns every fault off).
     pub fn set_faults(&self, faults: Faults) {
         *self.faults_lock() = faults;
+    }
+
+    /// How many PA and CA requests arrived per route (e.g. `/api/v1/auth/login`), counted
+    /// before any injected delay or failure.
+    pub fn requests(&self) -> BTreeMap<String, u64> {
+        self.requests_lock().clone()
+    }
+
+    /// How many requests arrived at `route` (0 when none did).
+    pub fn request_count(&self, route: &str) -> u64 {
+        self.requests_lock().get(route).copied().unwrap_or_default()
+    }
+
+    /// Sets every request count back to zero.
+    pub fn reset_requests(&self) {
+        self.requests_lock().clear();
+    }
+
+    pub(crate) fn count_request(&self, route: &str) {
+        *self.requests_lock().entry(route.to_owned()).or_default() += 1;
+    }
+
+    fn requests_lock(&self) -> MutexGuard<'_, BTreeMap<String, u64>> {
+        self.inner
+            .requests
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     pub(crate) fn pki(&self) -> &SandboxPki {

@@ -157,6 +157,7 @@ impl IntoResponse for AppError {
                 | StoreError::UnsupportedUrl
                 | StoreError::Secret(_)
                 | StoreError::Migrate(_)
+                | StoreError::Full(_)
                 | StoreError::Database(_),
             ) => (
                 StatusCode::INTERNAL_SERVER_ERROR,

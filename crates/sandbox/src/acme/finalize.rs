@@ -59,6 +59,12 @@ pub(super) async fn finalize(
         .and_then(|der| TnAuthList::from_der(&der).ok())
         .ok_or_else(Problem::server_internal)?;
     let checked = check_csr(&csr, &identifier)?;
+    // The fault switch swaps in another SPC after the CSR check passed: the CA misissues.
+    let identifier = if sandbox.faults_lock().take_wrong_tn_auth_list() {
+        another_spc(&identifier).ok_or_else(Problem::server_internal)?
+    } else {
+        identifier
+    };
     let spc = identifier.spc().ok_or_else(Problem::server_internal)?;
     let crl_url = sandbox.url(CRL_PATH);
     let pki = sandbox.pki();
@@ -111,6 +117,20 @@ pub(super) async fn finalize(
         .map_err(|status| Problem::order_not_ready(status_name(status)))?;
     Ok(order_response(&sandbox, StatusCode::OK, &id, &order))
 }
+
+/// A TNAuthList for an SPC other than `ordered`'s (`wrongTnAuthListNext`).
+fn another_spc(ordered: &TnAuthList) -> Option<TnAuthList> {
+    let other = if ordered.spc().map(|spc| spc.as_str()) == Some(WRONG_SPC) {
+        WRONG_SPC_ALTERNATIVE
+    } else {
+        WRONG_SPC
+    };
+    passport::Spc::new(other).ok().map(TnAuthList::from_spc)
+}
+
+/// The SPC a misissued certificate names, and the one used when the order is for it.
+const WRONG_SPC: &str = "9999";
+const WRONG_SPC_ALTERNATIVE: &str = "9998";
 
 fn status_name(status: Status) -> &'static str {
     match status {

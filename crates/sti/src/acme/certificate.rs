@@ -237,7 +237,13 @@ mod tests {
         assert_eq!(chain.der_chain.len(), 2);
         assert_eq!(chain.leaf_tn_auth_list().unwrap(), None);
         let ordered = TnAuthList::from_base64("MAigBhYEMTIzNA==").unwrap();
-        match chain.check_tn_auth_list(&ordered).unwrap_err() {
+        let error = chain.check_tn_auth_list(&ordered).unwrap_err();
+        // The text goes into certificate events and alert mails: no Rust debug syntax.
+        assert_eq!(
+            error.to_string(),
+            "the ca issued a certificate for tnauthlist (none), not the ordered MAigBhYEMTIzNA=="
+        );
+        match error {
             AcmeError::TnAuthListMismatch { ordered, issued } => {
                 assert_eq!(ordered, "MAigBhYEMTIzNA==");
                 assert_eq!(issued, None);

@@ -84,7 +84,10 @@ pub enum AcmeError {
         after: Duration,
     },
     /// The issued certificate's TNAuthList is not the one ordered (or it has none).
-    #[error("issued certificate has tnauthlist {issued:?}, ordered {ordered}")]
+    #[error(
+        "the ca issued a certificate for tnauthlist {}, not the ordered {ordered}",
+        .issued.as_deref().unwrap_or("(none)")
+    )]
     TnAuthListMismatch {
         /// The ordered TNAuthList, padded standard base64 of the DER.
         ordered: String,

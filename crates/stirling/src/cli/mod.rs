@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod cert;
+mod issue_once;
 mod passport;
 mod sandbox;
 mod serve;
@@ -25,6 +26,9 @@ enum Command {
     /// Check SHAKEN certificates and certificate requests.
     #[command(subcommand)]
     Cert(cert::CertCommand),
+    /// Run one issuance attempt for one certificate entry (for process-kill tests).
+    #[command(hide = true)]
+    IssueOnce(issue_once::IssueOnceArgs),
     /// Sign, verify and decode PASSporTs and SIP Identity header values.
     #[command(subcommand)]
     Passport(passport::PassportCommand),
@@ -50,6 +54,7 @@ pub fn run() -> ExitCode {
     };
     let result = match cli.command {
         Command::Cert(cmd) => cert::run(cmd),
+        Command::IssueOnce(args) => issue_once::run(args),
         Command::Passport(cmd) => passport::run(cmd),
         Command::Sandbox(args) => sandbox::run(args),
         Command::Serve(args) => serve::run(args),

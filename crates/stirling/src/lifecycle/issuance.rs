@@ -9,7 +9,8 @@
 //! STI-PA password, an access token or an SPC token.
 //!
 //! Nothing here retries: one call is one attempt. A wrong STI-PA password fails at
-//! [`Step::StiPaLogin`] after a single login, and the caller's retry policy
+//! [`Step::StiPaLogin`] after a single login, marked
+//! [`credentials_refused`](IssuanceFailure::credentials_refused), and the caller's retry policy
 //! ([`RenewalPolicy`](super::renewal::RenewalPolicy)) decides when to try again, so the STI-PA
 //! never sees a retry storm. Within one attempt the `tkauth-01` challenge may be answered
 //! more than once ([`AcmeConfig::token_attempts`](sti::AcmeConfig)); each answer carries a
@@ -136,6 +137,10 @@ pub struct IssuanceFailure {
     pub step: Step,
     /// What went wrong, with the error's causes.
     pub error: String,
+    /// The STI-PA refused the entry's user id or password (a 401 at login). Retrying cannot
+    /// help until the entry is corrected, and repeated attempts can lock the STI-PA user: the
+    /// caller schedules no retry and says so in the alert.
+    pub credentials_refused: bool,
 }
 
 /// Why the downloaded chain was refused after the STI-CA issued it.
@@ -236,7 +241,7 @@ impl Recorder<'_> {
     async fn step<T, E, F>(&self, step: Step, work: F) -> Result<T, IssuanceFailure>
     where
         F: Future<Output = Result<T, E>>,
-        E: std::error::Error,
+        E: std::error::Error + 'static,
     {
         self.event(step, EventOutcome::Started, None).await;
         match work.await {
@@ -253,7 +258,11 @@ impl Recorder<'_> {
                     error = %error,
                     "certificate issuance step failed"
                 );
-                Err(IssuanceFailure { step, error })
+                Err(IssuanceFailure {
+                    step,
+                    error,
+                    credentials_refused: credentials_refused(&e),
+                })
             }
         }
     }
@@ -273,6 +282,26 @@ fn error_chain(error: &dyn std::error::Error) -> String {
         source = cause.source();
     }
     text
+}
+
+/// Whether `error` or one of its causes is the STI-PA's 401 to a login.
+fn credentials_refused(error: &(dyn std::error::Error + 'static)) -> bool {
+    let mut next = Some(error);
+    while let Some(e) = next {
+        if matches!(
+            e.downcast_ref::<StiPaError>(),
+            Some(StiPaError::Unauthorized)
+        ) {
+            return true;
+        }
+        // `AcmeError::Token` holds the token source's error in an `Arc`, whose `source()`
+        // skips the error it wraps: look inside.
+        if let Some(inner) = e.downcast_ref::<Arc<dyn std::error::Error + Send + Sync>>() {
+            return credentials_refused(&**inner);
+        }
+        next = e.source();
+    }
+    false
 }
 
 /// Issues a new certificate version for the entry `certificate` of `tenant` and activates it.
@@ -659,6 +688,18 @@ mod tests {
         drop(tokio::spawn(async move {
             issue_certificate(&store, &tenant, &certificate, &deps).await
         }));
+    }
+
+    #[test]
+    fn refused_credentials_are_found_among_the_causes() {
+        assert!(credentials_refused(&StiPaError::Unauthorized));
+        // A fresh token's login during the order fails inside the ACME client.
+        let during_order = sti::AcmeError::Token(Arc::new(StiPaError::Unauthorized));
+        assert!(credentials_refused(&during_order));
+        assert!(!credentials_refused(&StiPaError::Forbidden));
+        assert!(!credentials_refused(&sti::AcmeError::Token(Arc::new(
+            StiPaError::Status { status: 503 }
+        ))));
     }
 
     #[test]

@@ -81,9 +81,38 @@ pub enum StoreError {
     /// Running the embedded migrations failed.
     #[error("migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    /// The database has no room for the write: SQLite's `SQLITE_FULL` (its disk, or its page
+    /// limit) or PostgreSQL's `disk_full`. The write was rolled back; it can succeed once
+    /// space is freed.
+    #[error("the database or the disk it is on is full")]
+    Full(#[source] sqlx::Error),
     /// The database failed or could not be reached.
     #[error("database error: {0}")]
-    Database(#[from] sqlx::Error),
+    Database(sqlx::Error),
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        if is_full(&e) {
+            Self::Full(e)
+        } else {
+            Self::Database(e)
+        }
+    }
+}
+
+/// SQLite result code `SQLITE_FULL` (13).
+const SQLITE_FULL: &str = "13";
+/// PostgreSQL SQLSTATE `disk_full` (class 53, insufficient resources).
+const PG_DISK_FULL: &str = "53100";
+
+fn is_full(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Database(db) => {
+            matches!(db.code().as_deref(), Some(SQLITE_FULL | PG_DISK_FULL))
+        }
+        _ => false,
+    }
 }
 
 /// Which database a store talks to.
@@ -221,8 +250,8 @@ fn advisory_key(certificate: &CertificateId) -> i64 {
 }
 
 /// Maps constraint violations of a write to [`StoreError::Conflict`], everything else to
-/// [`StoreError::Database`]. The one place that decides what a conflict is (realworld's
-/// `on_constraint`); the HTTP layer turns `Conflict` into 409.
+/// [`StoreError::Database`] (or [`StoreError::Full`]). The one place that decides what a
+/// conflict is (realworld's `on_constraint`); the HTTP layer turns `Conflict` into 409.
 trait OnConstraint<T> {
     fn on_constraint(self, what: &'static str) -> Result<T, StoreError>;
 }
@@ -241,7 +270,7 @@ impl<T> OnConstraint<T> for Result<T, sqlx::Error> {
             {
                 StoreError::Conflict { what }
             }
-            _ => StoreError::Database(e),
+            _ => e.into(),
         })
     }
 }
