@@ -25,6 +25,8 @@ use crate::http::{AppState, router};
 use crate::lifecycle::alert::{Mailer, SmtpConfig, SmtpSecurity};
 use crate::lifecycle::renewal::RenewalPolicy;
 use crate::lifecycle::scheduler::{Alerts, Issuer, RenewNow, Scheduler, SelfCheckSettings};
+use crate::message_log::MessageLog;
+use crate::metrics::Metrics;
 use crate::secrets::{MasterKey, SecretString};
 use crate::sip_front::{SipFront, SipFrontConfig};
 use crate::store::Store;
@@ -90,6 +92,18 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         .context("building the verifier")?,
     );
 
+    let metrics = Arc::new(Metrics::new());
+    {
+        let verifier = verifier.clone();
+        metrics.watch_x5u_cache(move || verifier.cache_stats());
+    }
+    let (message_log, message_log_tasks) = MessageLog::start(
+        &config.message_log,
+        store.clone(),
+        clock.clone(),
+        metrics.clone(),
+    );
+
     if config.sandbox {
         let demo = demo::ensure_demo(&store, clock.now())
             .await
@@ -150,7 +164,8 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         directory.clone(),
         verifier.clone(),
         clock.clone(),
-    );
+    )
+    .with_log(message_log.clone());
     let sip_server = sip::Server::bind(
         sip::ServerConfig {
             udp: config.sip.udp,
@@ -170,7 +185,8 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         store: store.clone(),
         clock: clock.clone(),
         renew_now,
-    });
+    })
+    .merge(crate::metrics::router(metrics.clone()));
     let https_task = https.map(|(listener, tls)| {
         tokio::spawn(crate::https::serve(listener, tls, app.clone(), stopped()))
     });
@@ -207,6 +223,14 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     // Attempts in flight are abandoned: issuance is written to converge when run again.
     let _ = tokio::time::timeout(Duration::from_secs(1), scheduler).await;
     let _ = tokio::time::timeout(Duration::from_secs(1), reloader).await;
+    // The SIP Messages still queued are written before the store closes.
+    drop(message_log);
+    if tokio::time::timeout(STORE_CLOSE_TIMEOUT, message_log_tasks.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!("the SIP Messages log did not flush in time");
+    }
     if let Some(task) = https_task {
         task.abort();
     }

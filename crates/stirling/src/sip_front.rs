@@ -31,12 +31,14 @@ use std::net::{IpAddr, SocketAddr};
 use std::str::FromStr;
 use std::sync::Arc;
 
-use passport::{TelephoneNumber, Verstat};
+use passport::{Attestation, TelephoneNumber, Verstat};
 use sip::{HeaderName, NameAddr, Request, Response, ResponseBuilder, StatusCode, Transport};
 use sti::Clock;
 
 use crate::directory::{DirectoryHolder, SbcRoute, TenantCalls};
+use crate::message_log::{LoggedChain, MessageLog, MessageRecord};
 use crate::signing::{self, CallContext, PolicyAction, SigningError, SigningRequest};
+use crate::store::{CallResult, Service, TenantId, VersionId};
 use crate::verification::{CallParties, Verification, Verifier};
 
 /// The default header carrying the attestation and SPC of a verified call.
@@ -303,6 +305,24 @@ pub struct SipFront {
     directory: Arc<DirectoryHolder>,
     verifier: Arc<Verifier>,
     clock: Arc<dyn Clock>,
+    log: Option<MessageLog>,
+}
+
+/// What the front learnt about a call while answering it, for the SIP Messages log.
+#[derive(Debug, Default)]
+struct CallNote {
+    service: Option<Service>,
+    result: Option<CallResult>,
+    tenant: Option<TenantId>,
+    sbc: Option<(Option<String>, String)>,
+    from_tn: Option<TelephoneNumber>,
+    to_tn: Option<TelephoneNumber>,
+    attestation: Option<Attestation>,
+    verstat: Option<Verstat>,
+    reason: Option<String>,
+    version: Option<VersionId>,
+    x5u: Option<String>,
+    chain: Option<LoggedChain>,
 }
 
 impl SipFront {
@@ -319,19 +339,35 @@ impl SipFront {
             directory,
             verifier,
             clock,
+            log: None,
         }
     }
 
-    async fn answer(&self, req: &Request, source: SocketAddr) -> Result<Response, Refusal> {
+    /// Logs every answered request to `log` (which also counts it in the metrics).
+    pub fn with_log(mut self, log: MessageLog) -> Self {
+        self.log = Some(log);
+        self
+    }
+
+    async fn answer(
+        &self,
+        req: &Request,
+        source: SocketAddr,
+        note: &mut CallNote,
+    ) -> Result<Response, Refusal> {
         let directory = self.directory.current();
         let host = req.uri().host();
         let Some(sbc) = directory.route(source.ip(), host) else {
             tracing::info!(%source, host, "sip request from an unknown source");
+            note.result = Some(CallResult::Refused);
             return Ok(fallback(req, StatusCode::FORBIDDEN));
         };
+        note.tenant = Some(sbc.tenant.clone());
+        note.sbc = Some((sbc.id.as_ref().map(ToString::to_string), sbc.name.clone()));
         let Some(tenant) = directory.tenant(&sbc.tenant) else {
             // An SBC whose tenant has no settings yet: nothing to sign with, no policy.
             tracing::warn!(sbc = %sbc.name, "sbc of a tenant without call settings");
+            note.result = Some(CallResult::Refused);
             return Ok(fallback(req, StatusCode::FORBIDDEN));
         };
         let identities = req.identities()?;
@@ -341,9 +377,11 @@ impl SipFront {
             SbcMode::Both => identities.is_empty(),
         };
         if sign {
-            self.sign(req, sbc, tenant)
+            note.service = Some(Service::Signing);
+            self.sign(req, sbc, tenant, note)
         } else {
-            self.verify(req, &identities, tenant).await
+            note.service = Some(Service::Verification);
+            self.verify(req, &identities, tenant, note).await
         }
     }
 
@@ -352,7 +390,9 @@ impl SipFront {
         req: &Request,
         sbc: &SbcRoute,
         tenant: &TenantCalls,
+        note: &mut CallNote,
     ) -> Result<Response, Refusal> {
+        note.result = Some(CallResult::Unsigned);
         let pai = req.p_asserted_identities()?;
         let from = req.from()?;
         let to = req.to()?;
@@ -363,6 +403,7 @@ impl SipFront {
             tracing::debug!("calling number is not a telephone number: not signed");
             return Ok(redirect.build()?);
         };
+        note.to_tn = TelephoneNumber::canonicalize(to.uri().as_str()).ok();
         let uri = req.uri();
         let call = CallContext {
             orig: &orig_tn,
@@ -376,6 +417,8 @@ impl SipFront {
             PolicyAction::Attest(attest) => attest,
             PolicyAction::Skip => return Ok(redirect.build()?),
             PolicyAction::Block => {
+                note.result = Some(CallResult::Blocked);
+                note.reason = Some("sti-blocked".into());
                 let status = StatusCode::new(DECLINE).ok_or(Refusal::Internal)?;
                 return Ok(req
                     .respond(status)
@@ -410,9 +453,14 @@ impl SipFront {
             self.clock.now(),
             self.config.freshness_secs,
         ) {
-            Ok(identity) => Ok(redirect
-                .header(HeaderName::Identity.as_str(), identity)
-                .build()?),
+            Ok(identity) => {
+                note.result = Some(CallResult::Signed);
+                note.attestation = Some(attest);
+                note.version = Some(signer.version.clone());
+                Ok(redirect
+                    .header(HeaderName::Identity.as_str(), identity)
+                    .build()?)
+            }
             Err(
                 e @ (SigningError::CallingNumber(_)
                 | SigningError::CalledNumber(_)
@@ -433,6 +481,7 @@ impl SipFront {
         req: &Request,
         identities: &[&str],
         tenant: &TenantCalls,
+        note: &mut CallNote,
     ) -> Result<Response, Refusal> {
         let pai = req.p_asserted_identities()?;
         let from = req.from()?;
@@ -462,6 +511,27 @@ impl SipFront {
                 },
             )
             .await;
+        note.from_tn = orig;
+        note.to_tn = dest;
+        note.verstat = Some(verification.verstat);
+        note.result = Some(match (&verification.failure, identities.is_empty()) {
+            (None, true) => CallResult::Unverified,
+            (None, false) => CallResult::Passed,
+            (Some(_), _) => CallResult::Failed,
+        });
+        if let Some(failure) = &verification.failure {
+            note.reason = Some(failure.sip_failure().reason.to_owned());
+        }
+        if let Some(passport) = &verification.passport {
+            note.x5u = Some(passport.x5u().to_owned());
+            note.attestation = passport.claims().attest;
+        }
+        if let Some(signer) = &verification.signer {
+            note.chain = Some(LoggedChain {
+                fingerprint: *signer.chain().fingerprint(),
+                certificates: signer.certificates().clone(),
+            });
+        }
         if let (true, Some(failure)) = (tenant.reject_failed_verification, &verification.failure) {
             // The tenant's policy: refuse the call with the failure's own code (§2.3).
             let f = failure.sip_failure();
@@ -545,18 +615,58 @@ fn fallback(req: &Request, status: StatusCode) -> Response {
 }
 
 impl sip::Handler for SipFront {
-    async fn handle(&self, req: &Request, source: SocketAddr, _transport: Transport) -> Response {
-        match self.answer(req, source).await {
+    async fn handle(&self, req: &Request, source: SocketAddr, transport: Transport) -> Response {
+        let started = std::time::Instant::now();
+        let received_at = self.clock.now();
+        let mut note = CallNote::default();
+        let response = match self.answer(req, source, &mut note).await {
             Ok(response) => response,
             Err(Refusal::Parse(e)) => {
                 tracing::info!(error = %e, "malformed request");
+                note.result = Some(CallResult::Refused);
+                note.reason = Some(e.to_string());
                 fallback(req, e.status())
             }
             Err(e @ (Refusal::Build(_) | Refusal::Internal)) => {
                 tracing::error!(error = %e, "no answer for a request");
+                note.result = Some(CallResult::Error);
                 fallback(req, StatusCode::SERVER_INTERNAL_ERROR)
             }
+        };
+        if let Some(log) = &self.log {
+            let service = note.service.unwrap_or(
+                // Refused before routing: what the request would have asked for.
+                match req.headers().get_named("Identity").next() {
+                    Some(_) => Service::Verification,
+                    None => Service::Signing,
+                },
+            );
+            let mut record = MessageRecord::sip(
+                service,
+                note.result.unwrap_or(CallResult::Error),
+                req,
+                &response,
+                source,
+                transport,
+                received_at,
+                started.elapsed(),
+            );
+            record.tenant_id = note.tenant;
+            if let Some((id, name)) = note.sbc {
+                record.sbc_id = id;
+                record.sbc_name = Some(name);
+            }
+            record.from_tn = note.from_tn;
+            record.to_tn = note.to_tn;
+            record.attestation = note.attestation;
+            record.verstat = note.verstat;
+            record.reason = note.reason;
+            record.certificate_version_id = note.version;
+            record.x5u = note.x5u;
+            record.chain = note.chain;
+            log.record(record);
         }
+        response
     }
 }
 

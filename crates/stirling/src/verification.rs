@@ -95,6 +95,8 @@ impl VerificationFailure {
 pub struct TrustedSigner {
     chain: VerifiedChain,
     key: VerifyingKey,
+    /// The certificates as fetched, leaf first, shared with the SIP Messages log.
+    certificates: Arc<[CertificateDer<'static>]>,
 }
 
 impl TrustedSigner {
@@ -109,7 +111,16 @@ impl TrustedSigner {
             CertificateChain::from_der(certificates.to_vec())?.verify(anchors, time, revocation)?;
         let key = VerifyingKey::from_public_key(chain.spki_der())
             .map_err(|_| ChainError::InvalidEndEntityKey)?;
-        Ok(Self { chain, key })
+        Ok(Self {
+            chain,
+            key,
+            certificates: certificates.into(),
+        })
+    }
+
+    /// The certificates as fetched, leaf first.
+    pub fn certificates(&self) -> &Arc<[CertificateDer<'static>]> {
+        &self.certificates
     }
 
     /// The validated chain.
@@ -270,6 +281,11 @@ impl Verifier {
             clock,
             freshness_secs,
         })
+    }
+
+    /// Hits and misses of the x5u cache, for the metrics.
+    pub fn cache_stats(&self) -> sti::X5uCacheStats {
+        self.cache.stats()
     }
 
     /// Forgets every cached chain, e.g. after the trust anchors or the CRL changed.

@@ -792,6 +792,7 @@ async fn deps_with(
         acme: AcmeClient::connect(config).await.unwrap(),
         fingerprint_input: FingerprintInput::SpkiDer,
         clock: Arc::new(SystemClock),
+        self_check: None,
     }
 }
 

@@ -19,6 +19,7 @@ struct Service {
     child: Child,
     log: Arc<Mutex<String>>,
     sip: SocketAddr,
+    http: SocketAddr,
     _dir: tempfile::TempDir,
 }
 
@@ -40,10 +41,11 @@ impl Service {
                 .port()
         };
         let sip = SocketAddr::from(([127, 0, 0, 1], free_port()));
+        let http = SocketAddr::from(([127, 0, 0, 1], port()));
         let mut child = Command::new(env!("CARGO_BIN_EXE_stirling"))
             .args(["serve", "--sandbox"])
             .current_dir(dir.path())
-            .env("STIRLING_HTTP__LISTEN", format!("127.0.0.1:{}", port()))
+            .env("STIRLING_HTTP__LISTEN", http.to_string())
             .env(
                 "STIRLING_REPOSITORY__HTTPS_LISTEN",
                 format!("127.0.0.1:{}", port()),
@@ -73,8 +75,23 @@ impl Service {
             child,
             log,
             sip,
+            http,
             _dir: dir,
         }
+    }
+
+    /// `GET path` on the plain HTTP listener: the body.
+    fn get(&self, path: &str) -> String {
+        use std::io::{Read as _, Write as _};
+        let mut stream = std::net::TcpStream::connect(self.http).unwrap();
+        write!(
+            stream,
+            "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+        )
+        .unwrap();
+        let mut response = String::new();
+        stream.read_to_string(&mut response).unwrap();
+        response
     }
 
     /// Waits until the log has a line containing `text`.
@@ -142,4 +159,17 @@ fn sandbox_service_issues_its_certificate_then_signs_and_verifies_calls() {
             "{msg}"
         );
     }
+    // Every call is counted (the SIP Messages log counts as it queues).
+    let metrics = service.get("/metrics");
+    let signed: u64 = metrics
+        .lines()
+        .find(|l| l.starts_with("stirling_calls_total{service=\"signing\",result=\"signed\"}"))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("{metrics}"));
+    assert!(signed >= 2, "{metrics}");
+    assert!(
+        metrics.contains("stirling_calls_total{service=\"verification\",result=\"passed\"} 2"),
+        "{metrics}"
+    );
 }

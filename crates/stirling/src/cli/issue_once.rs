@@ -79,6 +79,7 @@ pub(crate) fn run(args: IssueOnceArgs) -> anyhow::Result<ExitCode> {
             acme,
             fingerprint_input: FingerprintInput::SpkiDer,
             clock: Arc::new(SystemClock),
+            self_check: None,
         };
         let outcome = issue_certificate(&store, &tenant, &certificate, &deps).await;
         store.close().await;

@@ -144,14 +144,28 @@ const ALERT_STEP: &str = "alert_mail";
 struct Backoff {
     failures: u32,
     next: u64,
+    /// After refused STI-PA credentials: no retry until the entry is saved again (its
+    /// `updated_at` moves past this).
+    parked_at: Option<u64>,
+}
+
+/// What the loop does next for an entry after an attempt.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Retry {
+    /// Succeeded, or nothing to do.
+    No,
+    /// Failed: try again after the delay.
+    After(Duration),
+    /// The STI-PA refused the credentials: trying again cannot help until someone corrects
+    /// the entry (or presses Renew now).
+    WhenChanged,
 }
 
 /// How an attempt ended, reported back to the loop.
 #[derive(Debug)]
 struct Attempted {
     certificate: CertificateId,
-    /// `Some(delay)` after a failure: when to try again.
-    retry_in: Option<Duration>,
+    retry: Retry,
 }
 
 impl Scheduler {
@@ -197,14 +211,18 @@ impl Scheduler {
                 }
                 Some(done) = done_rx.recv() => {
                     running.remove(&done.certificate);
-                    match done.retry_in {
-                        None => { backoff.remove(&done.certificate); }
-                        Some(delay) => {
-                            let now = this.clock.now().as_secs();
-                            let entry = backoff.entry(done.certificate).or_insert(Backoff { failures: 0, next: now });
-                            entry.failures = entry.failures.saturating_add(1);
-                            // A refused login waits the longest delay at once (see attempt).
+                    let now = this.clock.now().as_secs();
+                    match done.retry {
+                        Retry::No => { backoff.remove(&done.certificate); }
+                        Retry::After(delay) => {
+                            let entry = failed(&mut backoff, &done.certificate, now);
                             entry.next = now + delay.as_secs();
+                            entry.parked_at = None;
+                        }
+                        Retry::WhenChanged => {
+                            let entry = failed(&mut backoff, &done.certificate, now);
+                            entry.next = u64::MAX;
+                            entry.parked_at = Some(now);
                         }
                     }
                 }
@@ -232,10 +250,12 @@ impl Scheduler {
             .await?
             .into_iter()
             .filter(|entry| {
-                backoff
-                    .get(&entry.id)
-                    .is_none_or(|b| now.as_secs() >= b.next)
-                    && self.policy.due(active.get(&entry.id).copied(), now)
+                let waited = backoff.get(&entry.id).is_none_or(|b| {
+                    now.as_secs() >= b.next
+                        || b.parked_at
+                            .is_some_and(|at| entry.updated_at.as_secs() >= at)
+                });
+                waited && self.policy.due(active.get(&entry.id).copied(), now)
             })
             .map(|entry| (entry.tenant_id, entry.id))
             .collect())
@@ -248,18 +268,18 @@ impl Scheduler {
         certificate: &CertificateId,
         forced: bool,
         failures_before: u32,
-    ) -> Option<Duration> {
+    ) -> Retry {
         // On PostgreSQL only the node holding the entry's lock renews it; the lock goes with
         // the connection, so a killed node frees it.
         let lock = match self.store.try_lock_entry(certificate).await {
             Ok(Some(lock)) => lock,
             Ok(None) => {
                 tracing::debug!(%certificate, "another node is renewing this entry");
-                return None;
+                return Retry::No;
             }
             Err(e) => {
                 tracing::warn!(%certificate, error = %e, "renewal: cannot take the entry lock");
-                return Some(self.policy.retry_delay(failures_before + 1, jitter()));
+                return Retry::After(self.policy.retry_delay(failures_before + 1, jitter()));
             }
         };
         let result = self
@@ -275,14 +295,14 @@ impl Scheduler {
         certificate: &CertificateId,
         forced: bool,
         failures_before: u32,
-    ) -> Option<Duration> {
+    ) -> Retry {
         let entry = match self.store.certificate(tenant, certificate).await {
             Ok(entry) => entry,
             // Deleted meanwhile: nothing to do.
-            Err(StoreError::NotFound { .. }) => return None,
+            Err(StoreError::NotFound { .. }) => return Retry::No,
             Err(e) => {
                 tracing::warn!(%certificate, error = %e, "renewal: store unavailable");
-                return Some(self.policy.retry_delay(failures_before + 1, jitter()));
+                return Retry::After(self.policy.retry_delay(failures_before + 1, jitter()));
             }
         };
         let previous = self
@@ -298,16 +318,18 @@ impl Scheduler {
                 self.clock.now(),
             )
         {
-            return None;
+            return Retry::No;
         }
         let environment = entry.fields.environment;
         let outcome = match self.issuers.get(&environment) {
             None => Err(IssuanceFailure {
+                credentials_refused: false,
                 step: Step::LoadEntry,
                 error: format!("no STI-PA/STI-CA configured for environment {environment}"),
             }),
             Some(issuer) => match AcmeClient::connect(issuer.acme.clone()).await {
                 Err(e) => Err(IssuanceFailure {
+                    credentials_refused: false,
                     step: Step::AcmeAccount,
                     error: format!("reading the STI-CA directory: {e}"),
                 }),
@@ -332,25 +354,27 @@ impl Scheduler {
                 self.activated.notify_one();
                 tracing::info!(%certificate, version = %version.id, "renewed");
                 self.mail_recovery(tenant, &entry, &version).await;
-                None
+                Retry::No
+            }
+            Err(failure) if failure.credentials_refused => {
+                // The same password fails the same way: no retry storm at the STI-PA.
+                tracing::warn!(%certificate, step = %failure.step, error = %failure.error,
+                    "certificate generation failed: STI-PA credentials refused; waiting for \
+                     the entry to be corrected");
+                self.mail_failure(tenant, &entry, previous.as_ref(), &failure, None)
+                    .await;
+                Retry::WhenChanged
             }
             Err(failure) => {
-                // A refused login will fail the same way until someone fixes the password:
-                // back off to the longest delay rather than knocking on the STI-PA's door.
-                let failures = if failure.step == Step::StiPaLogin {
-                    u32::MAX
-                } else {
-                    failures_before + 1
-                };
-                let delay = self.policy.retry_delay(failures, jitter());
+                let delay = self.policy.retry_delay(failures_before + 1, jitter());
                 tracing::warn!(%certificate, step = %failure.step, error = %failure.error,
                     retry_in_secs = delay.as_secs(), "certificate generation failed");
                 let next = UnixTime::since_unix_epoch(Duration::from_secs(
                     self.clock.now().as_secs() + delay.as_secs(),
                 ));
-                self.mail_failure(tenant, &entry, previous.as_ref(), &failure, next)
+                self.mail_failure(tenant, &entry, previous.as_ref(), &failure, Some(next))
                     .await;
-                Some(delay)
+                Retry::After(delay)
             }
         }
     }
@@ -361,7 +385,7 @@ impl Scheduler {
         entry: &CertificateEntry,
         current: Option<&CertificateVersion>,
         failure: &IssuanceFailure,
-        next: UnixTime,
+        next: Option<UnixTime>,
     ) {
         let Some(alerts) = &self.alerts else { return };
         let now = self.clock.now();
@@ -387,7 +411,7 @@ impl Scheduler {
             step: failure.step.as_str().to_owned(),
             error: failure.error.clone(),
             current_expiry: current.map(|v| v.not_after),
-            next_attempt: Some(next),
+            next_attempt: next,
         });
         self.send(tenant, entry, &alert).await;
     }
@@ -455,6 +479,21 @@ impl Scheduler {
     }
 }
 
+/// Counts a failure of `certificate` and returns its backoff state to update.
+fn failed<'b>(
+    backoff: &'b mut HashMap<CertificateId, Backoff>,
+    certificate: &CertificateId,
+    now: u64,
+) -> &'b mut Backoff {
+    let entry = backoff.entry(certificate.clone()).or_insert(Backoff {
+        failures: 0,
+        next: now,
+        parked_at: None,
+    });
+    entry.failures = entry.failures.saturating_add(1);
+    entry
+}
+
 fn spawn_attempt(
     scheduler: &Arc<Scheduler>,
     tenant: TenantId,
@@ -465,15 +504,10 @@ fn spawn_attempt(
 ) {
     let scheduler = Arc::clone(scheduler);
     tokio::spawn(async move {
-        let retry_in = scheduler
+        let retry = scheduler
             .attempt(&tenant, &certificate, forced, failures)
             .await;
-        let _ = done
-            .send(Attempted {
-                certificate,
-                retry_in,
-            })
-            .await;
+        let _ = done.send(Attempted { certificate, retry }).await;
     });
 }
 
