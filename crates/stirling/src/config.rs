@@ -70,6 +70,9 @@ pub struct HttpConfig {
     /// Seconds open connections get to finish after SIGINT/SIGTERM before they are dropped.
     /// Default: 10; 1 to 3600.
     pub shutdown_timeout_secs: u64,
+    /// Mark the session cookie `Secure`, so browsers send it only over HTTPS. Turn it on when
+    /// users reach the web UI through TLS (e.g. a reverse proxy). Default: `false`.
+    pub secure_cookies: bool,
 }
 
 impl Default for HttpConfig {
@@ -77,6 +80,7 @@ impl Default for HttpConfig {
         Self {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             shutdown_timeout_secs: 10,
+            secure_cookies: false,
         }
     }
 }

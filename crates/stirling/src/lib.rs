@@ -4,6 +4,9 @@
 //! the command line, configuration, the store, secrets at rest and the HTTP service; SIP and
 //! the certificate lifecycle as they land.
 
+pub mod admin;
+pub mod api;
+pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod entry;
@@ -15,4 +18,5 @@ pub mod serve;
 pub mod signing;
 pub mod sip_front;
 pub mod store;
+pub mod ui;
 pub mod verification;

@@ -53,15 +53,20 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         store: store.clone(),
         clock: Arc::new(sti::SystemClock),
         renew_now,
+        auth: crate::auth::Auth::new(config.http.secure_cookies),
     });
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let mut server = tokio::spawn(async move {
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async {
-                // Either a send or a dropped sender means stop.
-                let _ = stopped.await;
-            })
-            .await
+        // The peer address feeds login rate limiting.
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        )
+        .with_graceful_shutdown(async {
+            // Either a send or a dropped sender means stop.
+            let _ = stopped.await;
+        })
+        .await
     });
 
     tokio::select! {
@@ -127,7 +132,13 @@ async fn start_embedded_sandbox(config: &Config) -> anyhow::Result<tokio::task::
         "SANDBOX STI-PA and STI-CA running in-process: NOT FOR PRODUCTION"
     );
     Ok(tokio::spawn(async move {
-        if let Err(e) = axum::serve(listener, app).await {
+        if let Err(e) = // The peer address feeds login rate limiting.
+            axum::serve(
+                listener,
+                app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+            )
+            .await
+        {
             tracing::error!(error = %e, "sandbox listener failed");
         }
     }))

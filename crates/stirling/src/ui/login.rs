@@ -1,0 +1,96 @@
+//! `/login` and `/logout`.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+
+use askama::Template;
+use axum::Router;
+use axum::extract::{ConnectInfo, Form, State};
+use axum::http::{Extensions, HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+
+use super::{PageError, page, page_with_status};
+use crate::auth::{self, LoginError};
+use crate::http::{AppError, AppState};
+
+pub(super) fn router() -> Router<AppState> {
+    Router::new().route("/login", get(login_page).post(login))
+}
+
+pub(super) fn logout_router() -> Router<AppState> {
+    Router::new().route("/logout", post(logout))
+}
+
+#[derive(Template)]
+#[template(path = "login.html")]
+struct LoginPage {
+    email: String,
+    error: Option<String>,
+}
+
+#[derive(Debug, serde::Deserialize)]
+struct LoginForm {
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    password: String,
+}
+
+async fn login_page(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Response, PageError> {
+    // Already logged in: straight to the dashboard.
+    if auth::authenticate(&state, &headers).await?.is_some() {
+        return Ok(Redirect::to("/").into_response());
+    }
+    page(&LoginPage {
+        email: String::new(),
+        error: None,
+    })
+}
+
+async fn login(
+    State(state): State<AppState>,
+    extensions: Extensions,
+    Form(form): Form<LoginForm>,
+) -> Result<Response, PageError> {
+    // The peer address as the listener saw it (`serve` records it); proxies' headers are not
+    // trusted. Without it (in-process tests) every attempt shares one bucket per email.
+    let source = extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |c| c.0.ip());
+    match auth::log_in(&state, source, &form.email, &form.password).await {
+        Ok((_, cookie)) => Ok(([(header::SET_COOKIE, cookie)], Redirect::to("/")).into_response()),
+        Err(LoginError::BadCredentials) => page_with_status(
+            StatusCode::UNAUTHORIZED,
+            &LoginPage {
+                email: form.email,
+                error: Some("Wrong email or password.".into()),
+            },
+        ),
+        Err(LoginError::RateLimited(retry)) => {
+            let mut response = page_with_status(
+                StatusCode::TOO_MANY_REQUESTS,
+                &LoginPage {
+                    email: form.email,
+                    error: Some(format!(
+                        "Too many failed logins for this email. Try again in {} seconds.",
+                        retry.0
+                    )),
+                },
+            )?;
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, retry.0.into());
+            Ok(response)
+        }
+        Err(LoginError::Store(e)) => Err(e.into()),
+        Err(LoginError::Random(e)) => Err(AppError::Internal(e.to_string()).into()),
+    }
+}
+
+async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, PageError> {
+    let cookie = auth::log_out(&state, &headers).await?;
+    Ok(([(header::SET_COOKIE, cookie)], Redirect::to("/login")).into_response())
+}
