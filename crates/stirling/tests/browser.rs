@@ -24,7 +24,8 @@ use stirling::auth::{Auth, hash_password};
 use stirling::http::{AppState, router};
 use stirling::lifecycle::scheduler::RenewNow;
 use stirling::secrets::MasterKey;
-use stirling::store::{NewTenant, NewUser, Role, Store};
+use stirling::store::{EventOutcome, NewEvent, NewTenant, NewUser, NewVersion, Role, Store};
+use stirling_test::{CertOptions, TestPki};
 use tokio::io::{AsyncBufReadExt as _, BufReader};
 use tokio::process::{Child, Command};
 
@@ -96,6 +97,7 @@ async fn browser(webdriver: &str) -> Client {
 
 struct App {
     base: String,
+    store: Store,
     renew_requests: tokio::sync::mpsc::Receiver<stirling::lifecycle::scheduler::RenewRequest>,
     _dir: tempfile::TempDir,
 }
@@ -143,7 +145,7 @@ async fn app() -> App {
     }
     let (renew_now, renew_requests) = RenewNow::channel();
     let app = router(AppState {
-        store,
+        store: store.clone(),
         clock: Arc::new(sti::SystemClock),
         renew_now,
         auth: Auth::new(false),
@@ -160,9 +162,82 @@ async fn app() -> App {
     });
     App {
         base: format!("http://{addr}"),
+        store,
         renew_requests,
         _dir: dir,
     }
+}
+
+/// Stores an active version with a real chain for SPC 709J and the events of a first failed
+/// and a second successful attempt; returns the serial shown.
+async fn issue(store: &Store, request: &stirling::lifecycle::scheduler::RenewRequest) -> String {
+    let now = UnixTime::now().as_secs();
+    let pki = TestPki::with(
+        &CertOptions::root("Sandbox STI-CA Root"),
+        &CertOptions::ca("Sandbox STI-CA"),
+        &CertOptions {
+            not_before: now - 3600,
+            not_after: now + 7 * 86_400 - 3600,
+            serial: 0x5e11a1,
+            ..CertOptions::leaf("709J")
+        },
+    );
+    let fingerprint: String = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, pki.leaf.der())
+        .as_ref()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let key = passport::SigningKey::generate().unwrap();
+    let at = |secs: u64| UnixTime::since_unix_epoch(Duration::from_secs(secs));
+    let (tenant, id) = (&request.tenant, &request.certificate);
+    for (offset, step, outcome, error) in [
+        (7200, "sti_pa_login", EventOutcome::Started, None),
+        (
+            7199,
+            "sti_pa_login",
+            EventOutcome::Failed,
+            Some("STI-PA answered 401 Unauthorized"),
+        ),
+        (60, "sti_pa_login", EventOutcome::Succeeded, None),
+        (50, "acme_order", EventOutcome::Succeeded, None),
+        (40, "activate", EventOutcome::Succeeded, None),
+    ] {
+        store
+            .append_event(
+                tenant,
+                id,
+                &NewEvent {
+                    at: at(now - offset),
+                    step,
+                    outcome,
+                    error_text: error,
+                },
+            )
+            .await
+            .unwrap();
+    }
+    let version = store
+        .insert_version(
+            tenant,
+            id,
+            &NewVersion {
+                chain_pem: &pki.chain_pem(),
+                key: &key,
+                serial: "5e11a1",
+                fingerprint: &fingerprint,
+                not_before: at(now - 3600),
+                not_after: at(now + 7 * 86_400 - 3600),
+                repository_path: &format!("cr/709J/{fingerprint}.pem"),
+            },
+            at(now - 45),
+        )
+        .await
+        .unwrap();
+    store
+        .activate_version(tenant, id, &version.id, at(now - 40))
+        .await
+        .unwrap();
+    "5e11a1".to_owned()
 }
 
 fn capitalised(name: &str) -> String {
@@ -302,15 +377,65 @@ async fn operator_adds_a_certificate_entry_and_another_tenant_sees_none_of_it() 
         .click()
         .await
         .unwrap();
-    let notice = client
+    // The previous page had a notice too: wait for the redirect before reading it.
+    let mut renewed = detail_url.clone();
+    renewed.set_query(Some("notice=renew"));
+    client
         .wait()
         .at_most(Duration::from_secs(20))
-        .for_element(Locator::Css("p.notice"))
+        .for_url(&renewed)
         .await
         .unwrap();
+    let notice = client.find(Locator::Css("p.notice")).await.unwrap();
     assert!(notice.text().await.unwrap().starts_with("Renewal queued"));
     let request = app.renew_requests.try_recv().unwrap();
     assert!(detail_url.path().ends_with(request.certificate.as_str()));
+    // The scheduler is not part of this test: store what an issuance leaves behind (a version
+    // with a real chain, its events) the way the lifecycle does, and look at it in the UI.
+    let serial = issue(&app.store, &request).await;
+    let detail = format!("{base}{}", detail_url.path());
+    client.goto(&detail).await.unwrap();
+    let pem = client
+        .find(Locator::Id("active-pem"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(pem.starts_with("-----BEGIN CERTIFICATE-----"), "{pem}");
+    let versions = client
+        .find(Locator::Css("table tbody"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(versions.contains(&serial), "{versions}");
+    let x5u = client
+        .find(Locator::Css("td[data-label=x5u] a"))
+        .await
+        .unwrap();
+    assert!(
+        x5u.attr("href")
+            .await
+            .unwrap()
+            .unwrap()
+            .starts_with("/cr/709J/")
+    );
+    let timeline = client
+        .find(Locator::Css("ol.timeline"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        timeline.contains("sti_pa_login") && timeline.contains("401 Unauthorized"),
+        "{timeline}"
+    );
+    client.set_window_size(1280, 1500).await.unwrap();
+    shot(&client, "05b-certificate-detail-issued").await;
+    client.set_window_size(1280, 900).await.unwrap();
 
     client.goto(&format!("{base}/certificates")).await.unwrap();
     let rows = client.find_all(Locator::Css("tbody tr")).await.unwrap();
@@ -344,7 +469,8 @@ async fn operator_adds_a_certificate_entry_and_another_tenant_sees_none_of_it() 
     client.set_window_size(390, 844).await.unwrap();
     client.goto(&format!("{base}/certificates")).await.unwrap();
     shot(&client, "12-phone-certificates").await;
-    client.goto(detail_url.as_str()).await.unwrap();
+    client.goto(&detail).await.unwrap();
+    client.set_window_size(390, 1600).await.unwrap();
     shot(&client, "13-phone-detail").await;
     client.set_window_size(1280, 900).await.unwrap();
 
@@ -370,7 +496,7 @@ async fn operator_adds_a_certificate_entry_and_another_tenant_sees_none_of_it() 
     assert!(!list.contains("Main trunk") && !list.contains("709J"));
     assert!(list.contains("No certificate entries yet"));
     shot(&client, "14-other-tenant-certificates").await;
-    client.goto(detail_url.as_str()).await.unwrap();
+    client.goto(&detail).await.unwrap();
     let title = client
         .find(Locator::Css("h1"))
         .await
