@@ -964,6 +964,19 @@ async fn logins_are_rate_limited_per_source_and_email() {
         assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
         assert!(reply.text.contains("Wrong email or password."));
     }
+    // A login posted from another site is refused before the password is checked.
+    let cross_site = Request::post("/login")
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .header(header::HOST, "stirling.example")
+        .header(header::ORIGIN, "https://evil.example")
+        .body(Body::from(format!(
+            "email=viewer%40alpha.example&password={}",
+            PASSWORD.replace(' ', "+")
+        )))
+        .unwrap();
+    let reply = send(&w.app, cross_site).await;
+    assert_eq!(reply.status, StatusCode::FORBIDDEN);
+    assert!(!reply.headers.contains_key(header::SET_COOKIE));
     // Now even the right password is refused, with a clear message.
     let reply = form(
         &w.app,

@@ -1192,6 +1192,17 @@ async fn api_tokens_are_found_by_hash_scoped_and_revocable(ctx: Ctx) {
     let listed = store.list_api_tokens(&scope_a).await.unwrap();
     assert_eq!(listed.len(), 1);
     assert_eq!(listed[0].last_used_at, Some(t(60)));
+    // Uses within a minute do not rewrite it; a later one does.
+    store.api_token_user("h-a", t(100)).await.unwrap();
+    assert_eq!(
+        store.list_api_tokens(&scope_a).await.unwrap()[0].last_used_at,
+        Some(t(60))
+    );
+    store.api_token_user("h-a", t(120)).await.unwrap();
+    assert_eq!(
+        store.list_api_tokens(&scope_a).await.unwrap()[0].last_used_at,
+        Some(t(120))
+    );
     assert_eq!(
         store
             .list_api_tokens(&TenantScope::All)

@@ -46,6 +46,8 @@ pub struct NewApiToken<'a> {
 }
 
 const TOKEN: &str = "API token";
+/// How stale `last_used_at` may get before a use rewrites it.
+const LAST_USED_RESOLUTION_SECS: i64 = 60;
 
 impl Store {
     /// Stores a token.
@@ -122,11 +124,18 @@ impl Store {
             return Ok(None);
         };
         let token_id: String = row.try_get("token_id")?;
-        sqlx::query("UPDATE api_tokens SET last_used_at = $2 WHERE id = $1")
-            .bind(&token_id)
-            .bind(to_db_time(now)?)
-            .execute(&self.pool)
-            .await?;
+        // At most one write a minute per token, so a busy API client does not turn every read
+        // into a write.
+        let now = to_db_time(now)?;
+        sqlx::query(
+            "UPDATE api_tokens SET last_used_at = $2 \
+             WHERE id = $1 AND (last_used_at IS NULL OR last_used_at <= $3)",
+        )
+        .bind(&token_id)
+        .bind(now)
+        .bind(now.saturating_sub(LAST_USED_RESOLUTION_SECS))
+        .execute(&self.pool)
+        .await?;
         Ok(Some(user_from_row(&row)?))
     }
 

@@ -52,9 +52,15 @@ async fn login_page(
 
 async fn login(
     State(state): State<AppState>,
+    headers: HeaderMap,
     extensions: Extensions,
     Form(form): Form<LoginForm>,
 ) -> Result<Response, PageError> {
+    // The login form has no session yet, so no CSRF token: refuse a login posted from another
+    // site (login CSRF would sign the victim into the attacker's account).
+    if !same_origin(&headers) {
+        return Err(AppError::Forbidden("the login form must be sent from this site").into());
+    }
     // The peer address as the listener saw it (`serve` records it); proxies' headers are not
     // trusted. Without it (in-process tests) every attempt shares one bucket per email.
     let source = extensions
@@ -93,4 +99,47 @@ async fn login(
 async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, PageError> {
     let cookie = auth::log_out(&state, &headers).await?;
     Ok(([(header::SET_COOKIE, cookie)], Redirect::to("/login")).into_response())
+}
+
+/// Whether a browser's `Origin` (sent with every cross-site POST) names this host. Requests
+/// without `Origin` (non-browser clients) are allowed: they are not a CSRF vector.
+fn same_origin(headers: &HeaderMap) -> bool {
+    let Some(origin) = headers.get(header::ORIGIN) else {
+        return true;
+    };
+    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
+    let origin_host = origin
+        .to_str()
+        .ok()
+        .and_then(|o| o.split_once("://"))
+        .map(|(_, rest)| rest.trim_end_matches('/'));
+    matches!((origin_host, host), (Some(o), Some(h)) if o.eq_ignore_ascii_case(h))
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::http::HeaderValue;
+
+    use super::*;
+
+    #[test]
+    fn logins_from_other_sites_are_refused() {
+        let headers = |origin: Option<&'static str>| {
+            let mut headers = HeaderMap::new();
+            headers.insert(
+                header::HOST,
+                HeaderValue::from_static("stirling.example:8080"),
+            );
+            if let Some(origin) = origin {
+                headers.insert(header::ORIGIN, HeaderValue::from_static(origin));
+            }
+            headers
+        };
+        assert!(same_origin(&headers(None)));
+        assert!(same_origin(&headers(Some("http://stirling.example:8080"))));
+        assert!(same_origin(&headers(Some("https://Stirling.example:8080"))));
+        assert!(!same_origin(&headers(Some("https://evil.example"))));
+        assert!(!same_origin(&headers(Some("http://stirling.example"))));
+        assert!(!same_origin(&headers(Some("null"))));
+    }
 }
