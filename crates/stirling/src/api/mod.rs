@@ -32,15 +32,22 @@ pub const MAX_LIMIT: usize = 500;
 
 /// The `/api/v1` routes, authenticated with `state`.
 pub(crate) fn router(state: &AppState) -> Router<AppState> {
-    let authenticated = Router::new()
+    let routes = Router::new()
         .route("/api/v1/me", get(me))
         .merge(certificates::router())
         .merge(people::router())
-        .merge(tenants::router())
-        .route_layer(middleware::from_fn_with_state(state.clone(), require_api));
+        .merge(tenants::router());
     Router::new()
         .route("/api/v1/openapi.json", get(openapi))
-        .merge(authenticated)
+        .merge(authenticated(state, routes))
+}
+
+/// Puts `routes` behind the API's authentication ([`require_api`]): 401 without credentials,
+/// 403 for viewers' writes and session writes without `X-CSRF-Token`, and
+/// `Extension<Principal>` plus `Extension<TenantScope>` for the handlers. Other areas' `/api/v1`
+/// routes (e.g. SIP messages) are wrapped with this before being merged into the router.
+pub fn authenticated(state: &AppState, routes: Router<AppState>) -> Router<AppState> {
+    routes.route_layer(middleware::from_fn_with_state(state.clone(), require_api))
 }
 
 async fn openapi() -> Response {

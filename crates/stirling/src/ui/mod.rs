@@ -31,13 +31,19 @@ pub(crate) fn router(state: &AppState) -> Router<AppState> {
         .merge(dashboard::router())
         .merge(certificates::router())
         .merge(settings::router())
-        .merge(login::logout_router())
-        .route_layer(middleware::from_fn_with_state(state.clone(), require_ui));
+        .merge(login::logout_router());
     Router::new()
         .route("/static/style.css", get(style))
         .route("/static/copy.js", get(script))
         .merge(login::router())
-        .merge(pages)
+        .merge(authenticated(state, pages))
+}
+
+/// Puts page `routes` behind the session check ([`require_ui`]): a redirect to `/login`
+/// without a session, 403 for viewers' POSTs and POSTs without the CSRF token, and
+/// `Extension<Principal>` plus `Extension<TenantScope>` for the handlers.
+pub fn authenticated(state: &AppState, routes: Router<AppState>) -> Router<AppState> {
+    routes.route_layer(middleware::from_fn_with_state(state.clone(), require_ui))
 }
 
 async fn style() -> Response {
