@@ -299,6 +299,7 @@ mod tests {
             assert!(!config.sandbox);
             assert!(!config.secrets.generate_master_key);
             assert!(config.master_key.is_none());
+            assert!(!config.http.secure_cookies);
             Ok(())
         });
     }
@@ -320,7 +321,9 @@ mod tests {
 
             jail.set_env("STIRLING_HTTP__LISTEN", "127.0.0.1:9100");
             jail.set_env("STIRLING_STORE__MAX_CONNECTIONS", "4");
+            jail.set_env("STIRLING_HTTP__SECURE_COOKIES", "true");
             let config = load_in(jail, Some(toml), false).unwrap();
+            assert!(config.http.secure_cookies);
             assert_eq!(config.http.listen, "127.0.0.1:9100".parse().unwrap());
             assert_eq!(config.http.shutdown_timeout_secs, 3);
             assert_eq!(config.store.max_connections, 4);
