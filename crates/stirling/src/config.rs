@@ -333,6 +333,9 @@ pub struct HttpConfig {
     /// Seconds open connections get to finish after SIGINT/SIGTERM before they are dropped.
     /// Default: 10; 1 to 3600.
     pub shutdown_timeout_secs: u64,
+    /// Mark the session cookie `Secure`, so browsers send it only over HTTPS. Turn it on when
+    /// users reach the web UI through TLS (e.g. a reverse proxy). Default: `false`.
+    pub secure_cookies: bool,
 }
 
 impl Default for HttpConfig {
@@ -340,6 +343,7 @@ impl Default for HttpConfig {
         Self {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             shutdown_timeout_secs: 10,
+            secure_cookies: false,
         }
     }
 }
@@ -661,6 +665,7 @@ mod tests {
             assert!(config.environments.production.is_none());
             assert_eq!(config.message_log.retention_days, 30);
             assert_eq!(config.message_log.raw_max_bytes, 16 * 1024);
+            assert!(!config.http.secure_cookies);
             Ok(())
         });
     }
@@ -740,7 +745,9 @@ mod tests {
 
             jail.set_env("STIRLING_HTTP__LISTEN", "127.0.0.1:9100");
             jail.set_env("STIRLING_STORE__MAX_CONNECTIONS", "4");
+            jail.set_env("STIRLING_HTTP__SECURE_COOKIES", "true");
             let config = load_in(jail, Some(toml), false).unwrap();
+            assert!(config.http.secure_cookies);
             assert_eq!(config.http.listen, "127.0.0.1:9100".parse().unwrap());
             assert_eq!(config.http.shutdown_timeout_secs, 3);
             assert_eq!(config.store.max_connections, 4);

@@ -15,8 +15,9 @@ use axum::{Json, Router};
 use serde_json::json;
 use tower_http::trace::TraceLayer;
 
+use crate::auth::Auth;
 use crate::entry::FieldError;
-use crate::lifecycle::scheduler::RenewNow;
+use crate::lifecycle::scheduler::{RenewNow, RenewNowError};
 use crate::store::{Store, StoreError};
 use sti::Clock;
 
@@ -32,6 +33,8 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     /// "Renew now" requests to the renewal scheduler.
     pub renew_now: RenewNow,
+    /// Login rate limiting and session cookie settings.
+    pub auth: Auth,
 }
 
 /// Builds the whole HTTP application on `state`.
@@ -39,6 +42,9 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .merge(crate::repository::router())
+        .merge(crate::api::router(&state))
+        .merge(crate::ui::router(&state))
+        .layer(middleware::from_fn(security_headers))
         .layer(middleware::from_fn(log_errors))
         .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
             let route = req
@@ -127,6 +133,24 @@ pub enum AppError {
     /// A store failure: conflicts are 409, missing rows 404, the rest 500.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// No valid session or API token: 401.
+    #[error("authentication required")]
+    Unauthenticated,
+    /// Authenticated, but the role does not allow it: 403 with the reason.
+    #[error("forbidden: {0}")]
+    Forbidden(&'static str),
+    /// Too many failed logins: 429 with `Retry-After`.
+    #[error("too many failed logins")]
+    TooManyAttempts {
+        /// Seconds until the next attempt is allowed.
+        retry_after_secs: u64,
+    },
+    /// The renewal scheduler refused a "Renew now": 503.
+    #[error(transparent)]
+    RenewNow(RenewNowError),
+    /// An internal failure outside the store (randomness, hashing): 500.
+    #[error("internal error: {0}")]
+    Internal(String),
 }
 
 /// The internal detail of a 500, carried in the response's extensions for [`log_errors`].
@@ -151,7 +175,26 @@ impl IntoResponse for AppError {
                 StatusCode::NOT_FOUND,
                 json!({ "error": "not_found", "message": format!("{what} not found") }),
             ),
-            Self::Store(
+            Self::Unauthenticated => (
+                StatusCode::UNAUTHORIZED,
+                json!({ "error": "unauthenticated",
+                        "message": "log in, or send Authorization: Bearer stk_…" }),
+            ),
+            Self::Forbidden(why) => (
+                StatusCode::FORBIDDEN,
+                json!({ "error": "forbidden", "message": why }),
+            ),
+            Self::TooManyAttempts { retry_after_secs } => (
+                StatusCode::TOO_MANY_REQUESTS,
+                json!({ "error": "too_many_attempts", "message": format!(
+                    "too many failed logins; try again in {retry_after_secs} seconds") }),
+            ),
+            Self::RenewNow(e) => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                json!({ "error": "unavailable", "message": e.to_string() }),
+            ),
+            Self::Internal(_)
+            | Self::Store(
                 StoreError::Corrupt { .. }
                 | StoreError::TimeOutOfRange
                 | StoreError::UnsupportedUrl
@@ -165,13 +208,53 @@ impl IntoResponse for AppError {
             ),
         };
         let mut response = (status, Json(body)).into_response();
-        if status.is_server_error() {
+        match &self {
+            Self::Unauthenticated => {
+                response.headers_mut().insert(
+                    axum::http::header::WWW_AUTHENTICATE,
+                    axum::http::HeaderValue::from_static("Bearer"),
+                );
+            }
+            Self::TooManyAttempts { retry_after_secs } => {
+                response
+                    .headers_mut()
+                    .insert(axum::http::header::RETRY_AFTER, (*retry_after_secs).into());
+            }
+            _ => {}
+        }
+        if status.is_server_error() && !matches!(self, Self::RenewNow(_)) {
             response
                 .extensions_mut()
                 .insert(InternalDetail(self.to_string()));
         }
         response
     }
+}
+
+/// What every response carries: a strict Content-Security-Policy (our own scripts, styles and
+/// images only, nothing inline, no framing), no MIME sniffing, no referrer to other sites.
+pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; \
+     style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; \
+     base-uri 'none'; object-src 'none'";
+
+async fn security_headers(request: Request, next: Next) -> Response {
+    use axum::http::{HeaderValue, header};
+    let mut response = next.run(request).await;
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(CONTENT_SECURITY_POLICY),
+    );
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("same-origin"),
+    );
+    response
 }
 
 /// Logs the detail of internal errors once, inside the request's span.

@@ -172,6 +172,8 @@ pub async fn serve(
                     return;
                 }
             };
+            // Handlers see the peer as with the plain listener (login rate limiting).
+            let app = app.layer(axum::Extension(axum::extract::ConnectInfo(peer)));
             let service = TowerToHyperService::new(app);
             if let Err(e) = hyper::server::conn::http1::Builder::new()
                 .serve_connection(TokioIo::new(tls), service)

@@ -4,7 +4,10 @@
 //! the command line, configuration, the store, secrets at rest and the HTTP service; SIP and
 //! the certificate lifecycle as they land.
 
+pub mod admin;
+pub mod api;
 pub mod atis;
+pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod demo;
@@ -21,4 +24,5 @@ pub mod serve;
 pub mod signing;
 pub mod sip_front;
 pub mod store;
+pub mod ui;
 pub mod verification;

@@ -185,6 +185,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         store: store.clone(),
         clock: clock.clone(),
         renew_now,
+        auth: crate::auth::Auth::new(config.http.secure_cookies),
     })
     .merge(crate::metrics::router(metrics.clone()));
     let https_task = https.map(|(listener, tls)| {
@@ -193,9 +194,13 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let mut server = tokio::spawn({
         let stop = stopped();
         async move {
-            axum::serve(listener, app)
-                .with_graceful_shutdown(stop)
-                .await
+            // The peer address feeds login rate limiting.
+            axum::serve(
+                listener,
+                app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+            )
+            .with_graceful_shutdown(stop)
+            .await
         }
     });
 

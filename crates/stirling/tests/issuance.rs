@@ -205,6 +205,7 @@ async fn repository(store: &Store) -> Repository {
         store: store.clone(),
         clock: Arc::new(SystemClock),
         renew_now: stirling::lifecycle::scheduler::RenewNow::channel().0,
+        auth: stirling::auth::Auth::new(false),
     });
     let task = tokio::spawn(stirling::https::serve(
         listener,

@@ -100,6 +100,7 @@ async fn get(
         store: store.clone(),
         clock: Arc::new(At(now)),
         renew_now: stirling::lifecycle::scheduler::RenewNow::channel().0,
+        auth: stirling::auth::Auth::new(false),
     });
     let response = app
         .oneshot(Request::get(path).body(Body::empty()).unwrap())

@@ -29,6 +29,7 @@ async fn sqlite_state(dir: &tempfile::TempDir) -> AppState {
         store,
         clock: Arc::new(sti::SystemClock),
         renew_now: stirling::lifecycle::scheduler::RenewNow::channel().0,
+        auth: stirling::auth::Auth::new(false),
     }
 }
 
@@ -85,6 +86,7 @@ async fn healthz_names_the_postgres_backend() {
             store,
             clock: Arc::new(sti::SystemClock),
             renew_now: stirling::lifecycle::scheduler::RenewNow::channel().0,
+            auth: stirling::auth::Auth::new(false),
         }),
         "/healthz",
     )

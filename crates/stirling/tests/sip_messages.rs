@@ -724,6 +724,7 @@ fn app(store: &Store, scope: TenantScope) -> axum::Router {
             store: store.clone(),
             clock: Arc::new(At(t(NOW))),
             renew_now,
+            auth: stirling::auth::Auth::new(false),
         })
 }
 

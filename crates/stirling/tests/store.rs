@@ -14,8 +14,8 @@ use sqlx::Row as _;
 use stirling::entry::{EntryForm, EntryName, Environment, StiPaPassword, ValidEntry, parse_ocn};
 use stirling::secrets::{SecretString, SecretsError};
 use stirling::store::{
-    Backend, CertificateId, EventOutcome, NewAcmeAccount, NewEvent, NewTenant, NewVersion, Store,
-    StoreError, TenantId, VersionState,
+    Backend, CertificateId, EventOutcome, NewAcmeAccount, NewApiToken, NewEvent, NewTenant,
+    NewUser, NewVersion, Role, Store, StoreError, TenantId, TenantScope, User, VersionState,
 };
 
 use backends::Ctx;
@@ -37,6 +37,11 @@ on_both_backends!(
     acme_accounts_are_sealed_unique_and_tenant_scoped,
     sbcs_and_policies_are_tenant_scoped,
     renewal_lock_is_exclusive_across_connections,
+    users_are_unique_by_email_and_scoped,
+    schema_refuses_a_tenantless_operator,
+    sessions_expire_and_end,
+    api_tokens_are_found_by_hash_scoped_and_revocable,
+    entries_resolve_through_the_caller_scope,
 );
 
 fn t(secs: u64) -> UnixTime {
@@ -109,8 +114,8 @@ async fn migrations_are_idempotent_and_create_every_table(ctx: Ctx) {
         "SELECT id, name, company, technical_contact_name, technical_contact_phone, \
          system_email, created_at, updated_at FROM tenants",
         "SELECT id, tenant_id, email, role, password_hash, created_at, updated_at FROM users",
-        "SELECT id, tenant_id, user_id, name, token_hash, created_at, expires_at, last_used_at \
-         FROM api_tokens",
+        "SELECT id, user_id, name, prefix, token_hash, created_at, last_used_at FROM api_tokens",
+        "SELECT id_hash, user_id, csrf_token, created_at, expires_at FROM sessions",
         "SELECT id, tenant_id, name, spid, sti_pa_account_id, sti_pa_user_id, \
          sti_pa_password_sealed, environment, created_at, updated_at FROM certificates",
         "SELECT id, certificate_id, chain_pem, key_sealed, serial, fingerprint, not_before, \
@@ -1037,4 +1042,240 @@ async fn renewal_lock_is_exclusive_across_connections(ctx: Ctx) {
     let again = store.try_lock_entry(&cert.id).await.unwrap();
     assert!(again.is_some(), "released locks can be taken again");
     again.unwrap().release().await;
+}
+
+async fn user(store: &Store, tenant: Option<&TenantId>, email: &str, role: Role) -> User {
+    store
+        .create_user(
+            &NewUser {
+                tenant_id: tenant,
+                email,
+                role,
+                password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaA",
+            },
+            t(10),
+        )
+        .await
+        .unwrap()
+}
+
+async fn users_are_unique_by_email_and_scoped(ctx: Ctx) {
+    let store = &ctx.store;
+    let (a, _) = tenant_with_entry(store, "alpha").await;
+    let (b, _) = tenant_with_entry(store, "beta").await;
+    let admin = user(store, None, "Root@Example.com", Role::Admin).await;
+    assert_eq!(admin.email, "root@example.com", "stored lower case");
+    assert_eq!(admin.scope(), TenantScope::All);
+    let op_a = user(store, Some(&a), "op@alpha.example", Role::Operator).await;
+    let viewer_b = user(store, Some(&b), "view@beta.example", Role::Viewer).await;
+    assert_eq!(op_a.scope(), TenantScope::Tenant(a.clone()));
+
+    let again = store
+        .create_user(
+            &NewUser {
+                tenant_id: Some(&b),
+                email: "OP@alpha.example",
+                role: Role::Viewer,
+                password_hash: "x",
+            },
+            t(11),
+        )
+        .await;
+    assert_eq!(conflict(again), "a user with this email already exists");
+
+    let (found, hash) = store
+        .user_for_login(" OP@Alpha.example ")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(found, op_a);
+    assert!(hash.starts_with("$argon2id$"));
+    assert!(
+        store
+            .user_for_login("nobody@x.example")
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    let scope_a = TenantScope::Tenant(a.clone());
+    let listed: Vec<_> = store
+        .list_users(&scope_a)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|u| u.email)
+        .collect();
+    assert_eq!(listed, ["op@alpha.example"]);
+    assert_eq!(store.list_users(&TenantScope::All).await.unwrap().len(), 3);
+    assert_eq!(not_found(store.user(&scope_a, &viewer_b.id).await), "user");
+    assert_eq!(not_found(store.user(&scope_a, &admin.id).await), "user");
+    not_found(store.delete_user(&scope_a, &viewer_b.id).await);
+    store
+        .delete_user(&TenantScope::Tenant(b.clone()), &viewer_b.id)
+        .await
+        .unwrap();
+    not_found(store.user(&TenantScope::All, &viewer_b.id).await);
+}
+
+async fn schema_refuses_a_tenantless_operator(ctx: Ctx) {
+    let result = ctx
+        .store
+        .create_user(
+            &NewUser {
+                tenant_id: None,
+                email: "op@example.com",
+                role: Role::Operator,
+                password_hash: "x",
+            },
+            t(1),
+        )
+        .await;
+    conflict(result);
+}
+
+async fn sessions_expire_and_end(ctx: Ctx) {
+    let store = &ctx.store;
+    let (a, _) = tenant_with_entry(store, "alpha").await;
+    let op = user(store, Some(&a), "op@alpha.example", Role::Operator).await;
+    store
+        .create_session("hash-1", &op.id, "csrf-1", t(100), t(200))
+        .await
+        .unwrap();
+    store
+        .create_session("hash-2", &op.id, "csrf-2", t(100), t(150))
+        .await
+        .unwrap();
+    let live = store.session("hash-1", t(199)).await.unwrap().unwrap();
+    assert_eq!(live.user, op);
+    assert_eq!(live.csrf_token, "csrf-1");
+    assert!(store.session("hash-1", t(200)).await.unwrap().is_none());
+    assert!(store.session("unknown", t(120)).await.unwrap().is_none());
+    assert_eq!(store.delete_expired_sessions(t(160)).await.unwrap(), 1);
+    assert!(store.session("hash-2", t(120)).await.unwrap().is_none());
+    store.delete_session("hash-1").await.unwrap();
+    assert!(store.session("hash-1", t(120)).await.unwrap().is_none());
+    store.delete_session("hash-1").await.unwrap();
+    // Deleting the user ends its sessions.
+    store
+        .create_session("hash-3", &op.id, "csrf-3", t(100), t(900))
+        .await
+        .unwrap();
+    store.delete_user(&TenantScope::All, &op.id).await.unwrap();
+    assert!(store.session("hash-3", t(120)).await.unwrap().is_none());
+}
+
+async fn api_tokens_are_found_by_hash_scoped_and_revocable(ctx: Ctx) {
+    let store = &ctx.store;
+    let (a, _) = tenant_with_entry(store, "alpha").await;
+    let (b, _) = tenant_with_entry(store, "beta").await;
+    let op_a = user(store, Some(&a), "op@alpha.example", Role::Operator).await;
+    let op_b = user(store, Some(&b), "op@beta.example", Role::Operator).await;
+    let token = store
+        .create_api_token(
+            &NewApiToken {
+                user_id: &op_a.id,
+                name: "ci",
+                prefix: "AbCdEf",
+                token_hash: "h-a",
+            },
+            t(50),
+        )
+        .await
+        .unwrap();
+    assert_eq!(token.user_email, "op@alpha.example");
+    assert_eq!(token.last_used_at, None);
+    store
+        .create_api_token(
+            &NewApiToken {
+                user_id: &op_b.id,
+                name: "other",
+                prefix: "XyZ123",
+                token_hash: "h-b",
+            },
+            t(51),
+        )
+        .await
+        .unwrap();
+
+    assert_eq!(
+        store.api_token_user("h-a", t(60)).await.unwrap(),
+        Some(op_a)
+    );
+    assert!(store.api_token_user("nope", t(60)).await.unwrap().is_none());
+    let scope_a = TenantScope::Tenant(a);
+    let listed = store.list_api_tokens(&scope_a).await.unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].last_used_at, Some(t(60)));
+    // Uses within a minute do not rewrite it; a later one does.
+    store.api_token_user("h-a", t(100)).await.unwrap();
+    assert_eq!(
+        store.list_api_tokens(&scope_a).await.unwrap()[0].last_used_at,
+        Some(t(60))
+    );
+    store.api_token_user("h-a", t(120)).await.unwrap();
+    assert_eq!(
+        store.list_api_tokens(&scope_a).await.unwrap()[0].last_used_at,
+        Some(t(120))
+    );
+    assert_eq!(
+        store
+            .list_api_tokens(&TenantScope::All)
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
+    let b_token = store
+        .list_api_tokens(&TenantScope::Tenant(b))
+        .await
+        .unwrap()
+        .remove(0);
+    assert_eq!(
+        not_found(store.api_token(&scope_a, &b_token.id).await),
+        "API token"
+    );
+    not_found(store.delete_api_token(&scope_a, &b_token.id).await);
+    store.delete_api_token(&scope_a, &token.id).await.unwrap();
+    assert!(store.api_token_user("h-a", t(61)).await.unwrap().is_none());
+    assert!(store.api_token_user("h-b", t(61)).await.unwrap().is_some());
+}
+
+async fn entries_resolve_through_the_caller_scope(ctx: Ctx) {
+    let store = &ctx.store;
+    let (a, cert_a) = tenant_with_entry(store, "alpha").await;
+    let (b, cert_b) = tenant_with_entry(store, "beta").await;
+    let scope_a = TenantScope::Tenant(a.clone());
+    assert_eq!(
+        store.certificate_tenant(&scope_a, &cert_a).await.unwrap(),
+        a
+    );
+    assert_eq!(
+        not_found(store.certificate_tenant(&scope_a, &cert_b).await),
+        "certificate entry"
+    );
+    assert_eq!(
+        store
+            .certificate_tenant(&TenantScope::All, &cert_b)
+            .await
+            .unwrap(),
+        b
+    );
+    not_found(
+        store
+            .certificate_tenant(&TenantScope::All, &CertificateId::new())
+            .await,
+    );
+    let ids = |entries: Vec<stirling::store::CertificateEntry>| {
+        entries.into_iter().map(|e| e.id).collect::<Vec<_>>()
+    };
+    assert_eq!(
+        ids(store.list_certificates_in(&scope_a).await.unwrap()),
+        std::slice::from_ref(&cert_a)
+    );
+    let mut all = ids(store.list_certificates_in(&TenantScope::All).await.unwrap());
+    all.sort();
+    let mut expected = vec![cert_a, cert_b];
+    expected.sort();
+    assert_eq!(all, expected);
 }

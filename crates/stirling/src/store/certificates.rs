@@ -8,8 +8,8 @@ use sqlx::Row as _;
 use sqlx::any::AnyRow;
 
 use super::{
-    CertificateId, OnConstraint as _, Store, StoreError, TenantId, parsed_column, time_column,
-    to_db_time,
+    CertificateId, OnConstraint as _, Store, StoreError, TenantId, TenantScope, parsed_column,
+    time_column, to_db_time,
 };
 use crate::entry::{EntryFields, EntryName, StiPaPassword, StiPaUserId, ValidEntry};
 use crate::secrets::{SealContext, SecretString};
@@ -222,6 +222,49 @@ impl Store {
             return Err(StoreError::NotFound { what: ENTRY });
         }
         Ok(())
+    }
+}
+
+/// Scope-aware lookups for the API and UI, where an administrator sees every tenant.
+impl Store {
+    /// The tenant owning entry `id`, if the entry exists and is visible in `scope`; otherwise
+    /// [`StoreError::NotFound`], so another tenant's entry looks like a missing one.
+    pub async fn certificate_tenant(
+        &self,
+        scope: &TenantScope,
+        id: &CertificateId,
+    ) -> Result<TenantId, StoreError> {
+        let row = sqlx::query("SELECT tenant_id FROM certificates WHERE id = $1")
+            .bind(id.as_str())
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or(StoreError::NotFound { what: ENTRY })?;
+        let tenant = TenantId(row.try_get("tenant_id")?);
+        if scope.allows(&tenant) {
+            Ok(tenant)
+        } else {
+            Err(StoreError::NotFound { what: ENTRY })
+        }
+    }
+
+    /// The entries visible in `scope`, by name.
+    pub async fn list_certificates_in(
+        &self,
+        scope: &TenantScope,
+    ) -> Result<Vec<CertificateEntry>, StoreError> {
+        match scope {
+            TenantScope::Tenant(tenant) => self.list_certificates(tenant).await,
+            TenantScope::All => sqlx::query(concat!(
+                "SELECT ",
+                entry_columns!(),
+                " FROM certificates ORDER BY name, id"
+            ))
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(entry_from_row)
+            .collect(),
+        }
     }
 }
 

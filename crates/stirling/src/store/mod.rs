@@ -1,4 +1,4 @@
-//! The store: tenants, certificate entries, their versions and events, over one `AnyPool`.
+//! The store: tenants, users and their sessions and API tokens, certificate entries, their versions and events, over one `AnyPool`.
 //!
 //! One code path and one migration set serve SQLite (the embedded default) and PostgreSQL (for
 //! several nodes). sqlx's `query!` macros cannot check queries against the Any driver, so every
@@ -21,25 +21,31 @@ use sqlx::{AnyPool, Row as _};
 use crate::secrets::{MasterKey, SecretsError};
 
 mod acme_accounts;
+mod api_tokens;
 mod certificates;
 mod events;
 mod policies;
 mod sbcs;
+mod sessions;
 mod sip_messages;
 mod tenants;
+mod users;
 mod versions;
 
 pub use acme_accounts::{AcmeAccountRecord, NewAcmeAccount};
+pub use api_tokens::{ApiToken, NewApiToken};
 pub use certificates::CertificateEntry;
 pub use events::{CertificateEvent, EventOutcome, NewEvent};
 pub use policies::{PolicyForm, PolicyRecord};
 pub use sbcs::{SbcForm, SbcRecord, ValidSbc};
+pub use sessions::SessionRecord;
 pub use sip_messages::{
     CallCount, CallResult, MAX_PAGE_SIZE, MessageTransport, NewChain, RawMessage, Service,
     SipMessage, SipMessageCursor, SipMessageDetail, SipMessageFilter, SipMessagePage,
     SipMessageSummary,
 };
 pub use tenants::{NewTenant, Tenant};
+pub use users::{NewUser, Role, User, scope_for};
 pub use versions::{CertificateVersion, NewVersion, PublishedChain, VersionState};
 
 /// Migrations embedded in the binary, run by [`Store::migrate`] at start-up.
@@ -306,6 +312,17 @@ fn serialize_time<S: serde::Serializer>(time: &UnixTime, serializer: S) -> Resul
     serializer.serialize_u64(time.as_secs())
 }
 
+/// Serialises an optional time as unix seconds or `null`.
+fn serialize_optional_time<S: serde::Serializer>(
+    time: &Option<UnixTime>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    match time {
+        Some(time) => serializer.serialize_some(&time.as_secs()),
+        None => serializer.serialize_none(),
+    }
+}
+
 /// Reads a text column and parses it as `T`.
 fn parsed_column<T: FromStr>(row: &AnyRow, column: &'static str) -> Result<T, StoreError> {
     let text: String = row.try_get(column)?;
@@ -405,4 +422,12 @@ row_id!(
 row_id!(
     /// Identifies a logged SIP message.
     SipMessageId
+);
+row_id!(
+    /// Identifies a user.
+    UserId
+);
+row_id!(
+    /// Identifies an API token.
+    ApiTokenId
 );

@@ -1,0 +1,72 @@
+//! `/`: certificate health at a glance.
+
+use askama::Template;
+use axum::extract::{Query, State};
+use axum::response::Response;
+use axum::routing::get;
+use axum::{Extension, Router};
+
+use super::{Nav, NoticeQuery, PageError, page, show_remaining};
+use crate::admin::{self, EntryStatus};
+use crate::auth::Principal;
+use crate::http::AppState;
+use crate::store::TenantScope;
+
+pub(super) fn router() -> Router<AppState> {
+    Router::new().route("/", get(dashboard))
+}
+
+struct Row {
+    id: String,
+    name: String,
+    spid: String,
+    status: &'static str,
+    serial: Option<String>,
+    expires_in: String,
+    last_error: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "dashboard.html")]
+struct Dashboard {
+    nav: Nav,
+    rows: Vec<Row>,
+    /// Active, pending, failing.
+    counts: (usize, usize, usize),
+}
+
+async fn dashboard(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    Extension(scope): Extension<TenantScope>,
+    Query(notice): Query<NoticeQuery>,
+) -> Result<Response, PageError> {
+    let now = state.clock.now();
+    let summaries = admin::entry_summaries(&state, &scope).await?;
+    let count = |status| summaries.iter().filter(|s| s.status == status).count();
+    let counts = (
+        count(EntryStatus::Active),
+        count(EntryStatus::Pending),
+        count(EntryStatus::Failing),
+    );
+    let rows = summaries
+        .into_iter()
+        .map(|s| Row {
+            id: s.entry.id.to_string(),
+            name: s.entry.fields.name.as_str().to_owned(),
+            spid: s.entry.fields.spid.as_str().to_owned(),
+            status: s.status.as_str(),
+            serial: s.active.as_ref().map(|v| v.serial.clone()),
+            expires_in: s
+                .active
+                .as_ref()
+                .map_or_else(|| "—".to_owned(), |v| show_remaining(v.not_after, now)),
+            last_error: s.last_error,
+        })
+        .collect();
+    page(&Dashboard {
+        nav: Nav::new(&principal, "dashboard").with_notice(notice.notice.as_deref()),
+        rows,
+        counts,
+    })
+}
