@@ -1,18 +1,23 @@
 //! The demo setup of `serve --sandbox`: a tenant, one certificate entry for the embedded
 //! sandbox STI-PA's seeded account, an SBC for loopback that signs and verifies, and an
-//! attest-A default policy. Idempotent: a restart finds what the first start made.
+//! attest-A default policy, an administrator, an operator of the tenant and an API token for it.
+//! Idempotent: a restart finds what the first start made.
 
 use passport::UnixTime;
 
+use crate::auth;
 use crate::entry::EntryForm;
 use crate::secrets::SecretString;
-use crate::store::{CertificateId, NewTenant, PolicyForm, SbcForm, Store, StoreError, TenantId};
+use crate::store::{
+    CertificateId, NewApiToken, NewTenant, NewUser, PolicyForm, Role, SbcForm, Store, StoreError,
+    TenantId,
+};
 
 /// The demo tenant's name.
 pub const DEMO_TENANT: &str = "demo";
 
 /// What the demo setup consists of.
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 pub struct Demo {
     /// The demo tenant.
     pub tenant: TenantId,
@@ -20,6 +25,31 @@ pub struct Demo {
     pub certificate: CertificateId,
     /// Whether this start created it (false: it was there already).
     pub created: bool,
+    /// The logins made by this start, to be shown once; `None` when the demo existed.
+    pub credentials: Option<DemoCredentials>,
+}
+
+/// The demo logins, shown once at the start that creates them; only their hashes are stored.
+pub struct DemoCredentials {
+    /// Login of the installation administrator.
+    pub admin_email: &'static str,
+    /// Its generated password.
+    pub admin_password: SecretString,
+    /// Login of the demo tenant's operator.
+    pub operator_email: &'static str,
+    /// Its generated password.
+    pub operator_password: SecretString,
+    /// An API token of the operator, for `/stir/v1` and `/api/v1`.
+    pub api_token: SecretString,
+}
+
+impl std::fmt::Debug for DemoCredentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DemoCredentials")
+            .field("admin_email", &self.admin_email)
+            .field("operator_email", &self.operator_email)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Why the demo could not be set up.
@@ -31,6 +61,9 @@ pub enum DemoError {
     /// A built-in value broke a validation rule (a bug).
     #[error("built-in demo value rejected: {0}")]
     Invalid(String),
+    /// Making or hashing a credential failed.
+    #[error("demo credentials: {0}")]
+    Credentials(String),
 }
 
 /// Creates the demo tenant, entry, SBC and policy unless the tenant exists. Several nodes
@@ -77,6 +110,7 @@ async fn find(store: &Store) -> Result<Option<Demo>, DemoError> {
             tenant: tenant.id,
             certificate: c.id,
             created: false,
+            credentials: None,
         }))
 }
 
@@ -140,9 +174,70 @@ async fn create_demo(store: &Store, now: UnixTime) -> Result<Option<Demo>, DemoE
     .validate()
     .map_err(invalid)?;
     store.create_policy(&tenant.id, &policy, now).await?;
+    let credentials = demo_users(store, &tenant.id, now).await?;
     Ok(Some(Demo {
         tenant: tenant.id,
         certificate: certificate.id,
         created: true,
+        credentials: Some(credentials),
     }))
+}
+
+/// An administrator, an operator of the demo tenant and an API token of the operator, with
+/// random secrets.
+async fn demo_users(
+    store: &Store,
+    tenant: &TenantId,
+    now: UnixTime,
+) -> Result<DemoCredentials, DemoError> {
+    let random = || auth::random_token().map_err(|e| DemoError::Credentials(e.to_string()));
+    let hash = |password: String| async move {
+        auth::hash_password_blocking(password)
+            .await
+            .map_err(|e| DemoError::Credentials(e.to_string()))
+    };
+    let (admin_password, operator_password) = (random()?, random()?);
+    let admin_email = "admin@demo.invalid";
+    let operator_email = "operator@demo.invalid";
+    store
+        .create_user(
+            &NewUser {
+                tenant_id: None,
+                email: admin_email,
+                role: Role::Admin,
+                password_hash: &hash(admin_password.clone()).await?,
+            },
+            now,
+        )
+        .await?;
+    let operator = store
+        .create_user(
+            &NewUser {
+                tenant_id: Some(tenant),
+                email: operator_email,
+                role: Role::Operator,
+                password_hash: &hash(operator_password.clone()).await?,
+            },
+            now,
+        )
+        .await?;
+    let token = auth::new_api_token().map_err(|e| DemoError::Credentials(e.to_string()))?;
+    store
+        .create_api_token(
+            &NewApiToken {
+                user_id: &operator.id,
+                name: "demo SBC",
+                prefix: &auth::api_token_shown_prefix(&token),
+                token_hash: &auth::credential_hash(&token),
+            },
+            now,
+        )
+        .await?;
+    Ok(DemoCredentials {
+        admin_email,
+        admin_password: SecretString::new(admin_password),
+        operator_email,
+        operator_password: SecretString::new(operator_password),
+        api_token: SecretString::new(token),
+    })
 }

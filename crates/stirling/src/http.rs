@@ -39,10 +39,26 @@ pub struct AppState {
 
 /// Builds the whole HTTP application on `state`.
 pub fn router(state: AppState) -> Router {
+    build(state, Router::new())
+}
+
+/// The application of `stirling serve`: [`router`] plus the ATIS-1000082 interface over
+/// `calls`, behind the API's authentication (a tenant's API token).
+pub fn router_with_calls(state: AppState, calls: crate::atis::CallPath) -> Router {
+    let atis = crate::api::authenticated(&state, crate::atis::router(calls));
+    build(state, atis)
+}
+
+fn build(state: AppState, extra: Router<AppState>) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
+        .merge(extra)
         .merge(crate::repository::router())
         .merge(crate::api::router(&state))
+        .merge(crate::api::authenticated(
+            &state,
+            crate::message_log::router(),
+        ))
         .merge(crate::ui::router(&state))
         .layer(middleware::from_fn(security_headers))
         .layer(middleware::from_fn(log_errors))

@@ -17,11 +17,12 @@ use tokio::net::TcpListener;
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::Notify;
 
+use crate::atis::CallPath;
 use crate::config::{Config, EnvironmentConfig, FingerprintMethod, SmtpSecurityConfig};
 use crate::demo;
 use crate::directory::{self, DirectoryHolder};
 use crate::entry::Environment;
-use crate::http::{AppState, router};
+use crate::http::{AppState, router_with_calls};
 use crate::lifecycle::alert::{Mailer, SmtpConfig, SmtpSecurity};
 use crate::lifecycle::renewal::RenewalPolicy;
 use crate::lifecycle::scheduler::{Alerts, Issuer, RenewNow, Scheduler, SelfCheckSettings};
@@ -108,10 +109,11 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         let demo = demo::ensure_demo(&store, clock.now())
             .await
             .context("creating the sandbox demo tenant")?;
-        if demo.created {
+        if let Some(credentials) = &demo.credentials {
             tracing::warn!(tenant = %demo.tenant, certificate = %demo.certificate,
                 "created the demo tenant, its certificate entry (SPID 1234), an SBC for \
-                 127.0.0.0/8 and an attest-A policy");
+                 127.0.0.0/8, an attest-A policy and demo logins (printed once on stdout)");
+            print_demo_credentials(credentials, addr);
         }
     }
 
@@ -181,12 +183,21 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     tracing::info!(udp = ?sip_server.udp_addr(), tcp = ?sip_server.tcp_addr(), "sip listening");
     let sip_task = tokio::spawn(sip_server.run());
 
-    let app = router(AppState {
-        store: store.clone(),
+    let calls = CallPath {
+        directory: directory.clone(),
+        verifier: verifier.clone(),
         clock: clock.clone(),
-        renew_now,
-        auth: crate::auth::Auth::new(config.http.secure_cookies),
-    })
+        freshness_secs: config.verification.freshness_secs,
+    };
+    let app = router_with_calls(
+        AppState {
+            store: store.clone(),
+            clock: clock.clone(),
+            renew_now,
+            auth: crate::auth::Auth::new(config.http.secure_cookies),
+        },
+        calls,
+    )
     .merge(crate::metrics::router(metrics.clone()));
     let https_task = https.map(|(listener, tls)| {
         tokio::spawn(crate::https::serve(listener, tls, app.clone(), stopped()))
@@ -250,6 +261,22 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     }
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Shows the demo logins once, on stdout (not in the log): only their hashes are stored.
+fn print_demo_credentials(credentials: &demo::DemoCredentials, http: std::net::SocketAddr) {
+    println!(
+        "\nStirling sandbox demo logins (shown once, stored only as hashes):\n  \
+         web UI  http://{http}/login\n  \
+         admin     {} / {}\n  \
+         operator  {} / {}\n  \
+         API token (operator of tenant demo): {}\n",
+        credentials.admin_email,
+        credentials.admin_password.secret_str(),
+        credentials.operator_email,
+        credentials.operator_password.secret_str(),
+        credentials.api_token.secret_str(),
+    );
 }
 
 /// Reloads the call path's directory every `every`, and at once when `activated` fires.

@@ -57,11 +57,21 @@ impl Service {
             .env("STIRLING_SIP__UDP", sip.to_string())
             .env("STIRLING_SIP__TCP", sip.to_string())
             .env("STIRLING_LOG__FILTER", "info,sqlx=warn")
-            .stdout(Stdio::null())
+            .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
             .unwrap();
         let log = Arc::new(Mutex::new(String::new()));
+        // The demo logins are printed on stdout, the log goes to stderr: one transcript.
+        let stdout = child.stdout.take().unwrap();
+        let sink = log.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                let mut log = sink.lock().unwrap();
+                log.push_str(&line);
+                log.push('\n');
+            }
+        });
         let stderr = child.stderr.take().unwrap();
         let sink = log.clone();
         std::thread::spawn(move || {
@@ -80,18 +90,46 @@ impl Service {
         }
     }
 
-    /// `GET path` on the plain HTTP listener: the body.
+    /// `GET path` on the plain HTTP listener: the whole response.
     fn get(&self, path: &str) -> String {
+        self.request("GET", path, None, "")
+    }
+
+    /// One HTTP/1.1 request on the plain listener, with a bearer token and a JSON body.
+    fn request(&self, method: &str, path: &str, token: Option<&str>, body: &str) -> String {
         use std::io::{Read as _, Write as _};
         let mut stream = std::net::TcpStream::connect(self.http).unwrap();
+        let auth = token.map_or(String::new(), |t| format!("Authorization: Bearer {t}\r\n"));
         write!(
             stream,
-            "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+            "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n{auth}\
+             Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
         )
         .unwrap();
         let mut response = String::new();
         stream.read_to_string(&mut response).unwrap();
         response
+    }
+
+    /// The JSON body of a response, after checking its status line.
+    fn json(response: &str, status: &str) -> serde_json::Value {
+        assert!(
+            response.starts_with(&format!("HTTP/1.1 {status}")),
+            "{response}"
+        );
+        let (_, body) = response.split_once("\r\n\r\n").unwrap();
+        serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {response}"))
+    }
+
+    /// The demo operator's API token, printed once at the first start.
+    fn api_token(&self) -> String {
+        self.wait_for("API token (operator of tenant demo): ");
+        let log = self.log.lock().unwrap();
+        log.lines()
+            .find_map(|l| l.split_once("API token (operator of tenant demo): "))
+            .map(|(_, token)| token.trim().to_owned())
+            .unwrap()
     }
 
     /// Waits until the log has a line containing `text`.
@@ -159,6 +197,75 @@ fn sandbox_service_issues_its_certificate_then_signs_and_verifies_calls() {
             "{msg}"
         );
     }
+    // The same over the ATIS-1000082 HTTP interface, with the demo operator's API token.
+    let token = service.api_token();
+    let request = serde_json::json!({"signingRequest": {"attest": "A",
+        "dest": {"tn": ["12155550131"]}, "orig": {"tn": "12155550121"}}});
+    let unauthenticated = service.request("POST", "/stir/v1/signing", None, &request.to_string());
+    assert!(
+        unauthenticated.starts_with("HTTP/1.1 401"),
+        "{unauthenticated}"
+    );
+    let signed = Service::json(
+        &service.request(
+            "POST",
+            "/stir/v1/signing",
+            Some(&token),
+            &request.to_string(),
+        ),
+        "200",
+    );
+    let identity = signed["signingResponse"]["identity"].as_str().unwrap();
+    let request = serde_json::json!({"verificationRequest": {"from": {"tn": "12155550121"},
+        "to": {"tn": ["12155550131"]}, "identity": identity}});
+    let verified = Service::json(
+        &service.request(
+            "POST",
+            "/stir/v1/verification",
+            Some(&token),
+            &request.to_string(),
+        ),
+        "200",
+    );
+    assert_eq!(
+        verified,
+        serde_json::json!({"verificationResponse": {"verstat": "TN-Validation-Passed"}})
+    );
+
+    // SIP Messages: the signed calls are logged with the certificate that signed them.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let signed_id = loop {
+        let page = Service::json(
+            &service.request(
+                "GET",
+                "/api/v1/sip-messages?result=signed",
+                Some(&token),
+                "",
+            ),
+            "200",
+        );
+        if let Some(id) = page["messages"][0]["id"].as_str() {
+            break id.to_owned();
+        }
+        assert!(Instant::now() < deadline, "nothing logged: {page}");
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    let detail = Service::json(
+        &service.request(
+            "GET",
+            &format!("/api/v1/sip-messages/{signed_id}"),
+            Some(&token),
+            "",
+        ),
+        "200",
+    );
+    let text = detail.to_string();
+    assert!(text.contains("\"spc\":\"1234\""), "{detail}");
+    assert!(
+        text.contains("SHAKEN 1234") || text.contains("1234"),
+        "{detail}"
+    );
+
     // Every call is counted (the SIP Messages log counts as it queues).
     let metrics = service.get("/metrics");
     let signed: u64 = metrics
