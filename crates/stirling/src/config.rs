@@ -76,6 +76,11 @@ pub struct SipConfig {
     /// Seconds between reloads of SBCs, policies and active certificates from the store (other
     /// nodes' changes); local changes apply at once. Default 2; 1 to 60.
     pub reload_secs: u64,
+    /// Also answer the Identity value in `X-Identity`. Default `false`.
+    pub x_identity: bool,
+    /// Let SBCs choose the attestation with `P-Attestation-Indicator: A|B|C` when a policy
+    /// attests. Default `false`: only the policy decides.
+    pub trust_attestation_indicator: bool,
 }
 
 impl Default for SipConfig {
@@ -88,6 +93,8 @@ impl Default for SipConfig {
             origid_header: crate::sip_front::DEFAULT_ORIGID_HEADER.to_owned(),
             attestation_header: crate::sip_front::DEFAULT_ATTESTATION_HEADER.to_owned(),
             reload_secs: 2,
+            x_identity: false,
+            trust_attestation_indicator: false,
         }
     }
 }

@@ -93,6 +93,14 @@ impl Directory {
         })
     }
 
+    /// Sets every tenant's [`TenantCalls::reject_failed_verification`] (tests of a snapshot
+    /// built by hand).
+    pub fn set_reject_failed_verification(&mut self, reject: bool) {
+        for calls in self.tenants.values_mut() {
+            calls.reject_failed_verification = reject;
+        }
+    }
+
     /// The call settings of `tenant`.
     pub fn tenant(&self, tenant: &TenantId) -> Option<&TenantCalls> {
         self.tenants.get(tenant)

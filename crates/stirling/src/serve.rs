@@ -162,6 +162,8 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             origid_header: Some(config.sip.origid_header.clone()).filter(|h| !h.is_empty()),
             attestation_header: config.sip.attestation_header.clone(),
             freshness_secs: config.verification.freshness_secs,
+            x_identity: config.sip.x_identity,
+            trust_attestation_indicator: config.sip.trust_attestation_indicator,
         },
         directory.clone(),
         verifier.clone(),

@@ -47,6 +47,12 @@ pub const DEFAULT_ATTESTATION_HEADER: &str = "X-Stirling-Attestation";
 /// The default header an SBC may put the origination identifier in.
 pub const DEFAULT_ORIGID_HEADER: &str = "P-Origination-ID";
 
+/// The header a trusted SBC may name the attestation in.
+const ATTESTATION_INDICATOR: &str = "P-Attestation-Indicator";
+
+/// The copy of the Identity header for SBCs that pass on X- headers only.
+const X_IDENTITY: &str = "X-Identity";
+
 /// SIP `603 Decline` (RFC 3261 §21.6.2), the answer to a call the policy blocks.
 const DECLINE: u16 = 603;
 
@@ -210,6 +216,12 @@ pub struct SipFrontConfig {
     /// How far a Date header may be from our clock to be used as `iat`, in seconds
     /// (RFC 8224 §4.1 recommends 60).
     pub freshness_secs: u64,
+    /// Also put the Identity value in an `X-Identity` header, for SBCs that copy only
+    /// X- headers from a redirect.
+    pub x_identity: bool,
+    /// Take the attestation from the SBC's `P-Attestation-Indicator: A|B|C` header when a
+    /// policy rule attests (the SBC knows the customer better); off unless the SBCs are trusted.
+    pub trust_attestation_indicator: bool,
 }
 
 impl Default for SipFrontConfig {
@@ -219,6 +231,8 @@ impl Default for SipFrontConfig {
             origid_header: Some(DEFAULT_ORIGID_HEADER.to_owned()),
             attestation_header: DEFAULT_ATTESTATION_HEADER.to_owned(),
             freshness_secs: 60,
+            x_identity: false,
+            trust_attestation_indicator: false,
         }
     }
 }
@@ -414,7 +428,7 @@ impl SipFront {
             return Ok(redirect.build()?);
         };
         let attest = match rule.action {
-            PolicyAction::Attest(attest) => attest,
+            PolicyAction::Attest(attest) => self.indicated(req).unwrap_or(attest),
             PolicyAction::Skip => return Ok(redirect.build()?),
             PolicyAction::Block => {
                 note.result = Some(CallResult::Blocked);
@@ -457,6 +471,10 @@ impl SipFront {
                 note.result = Some(CallResult::Signed);
                 note.attestation = Some(attest);
                 note.version = Some(signer.version.clone());
+                let redirect = match self.config.x_identity {
+                    true => redirect.header(X_IDENTITY, identity.clone()),
+                    false => redirect,
+                };
                 Ok(redirect
                     .header(HeaderName::Identity.as_str(), identity)
                     .build()?)
@@ -473,6 +491,21 @@ impl SipFront {
                 tracing::error!(error = %e, "signing failed");
                 Err(Refusal::Internal)
             }
+        }
+    }
+
+    /// The attestation a trusted SBC asks for in `P-Attestation-Indicator`, if any; an
+    /// unknown value is ignored (the policy's stands).
+    fn indicated(&self, req: &Request) -> Option<Attestation> {
+        if !self.config.trust_attestation_indicator {
+            return None;
+        }
+        let value = req.headers().get_named(ATTESTATION_INDICATOR).next()?;
+        match std::str::from_utf8(value).ok()?.trim() {
+            "A" | "a" => Some(Attestation::A),
+            "B" | "b" => Some(Attestation::B),
+            "C" | "c" => Some(Attestation::C),
+            _ => None,
         }
     }
 

@@ -28,13 +28,24 @@ impl Setup {
         source: &str,
         mode: SbcMode,
     ) -> (SocketAddr, SocketAddr, Arc<DirectoryHolder>) {
+        self.front_with(SipFrontConfig::default(), source, mode)
+            .await
+    }
+
+    /// Like [`Setup::front`] with front settings.
+    async fn front_with(
+        &self,
+        config: SipFrontConfig,
+        source: &str,
+        mode: SbcMode,
+    ) -> (SocketAddr, SocketAddr, Arc<DirectoryHolder>) {
         let holder = Arc::new(DirectoryHolder::new(self.directory(
             source,
             mode,
             self.signer("/cr/1234.pem"),
         )));
         let front = SipFront::new(
-            SipFrontConfig::default(),
+            config,
             holder.clone(),
             self.verifier.clone(),
             Arc::new(At(NOW)),
@@ -241,4 +252,95 @@ async fn an_unknown_source_is_forbidden_over_udp_and_tcp() {
         let msg = run.received("SIP/2.0 403");
         assert!(headers(&msg, "Identity").is_empty(), "{msg}");
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unusable_x5u_is_436_and_a_rejecting_tenant_answers_with_the_code() {
+    let s = setup().await;
+    // An x5u the fetcher refuses to reach (a port outside 443, 8443 and the test's own).
+    let unreachable = s
+        .signer_at("https://127.0.0.1:1/cr/1234.pem")
+        .identity_header(
+            Ppt::Shaken,
+            &Claims::shaken(
+                Attestation::A,
+                tn("12155550121"),
+                Dest::tns(vec![tn("12155550131")]),
+                NOW,
+                "origid-1".into(),
+            ),
+        )
+        .unwrap();
+    let (udp, _, holder) = s.front("127.0.0.1/32", SbcMode::Verify).await;
+    let run = sipp("verify.xml", udp, "u1", &[("identity", &unreachable)]).await;
+    assert!(run.success, "{}", run.log);
+    let msg = run.received("SIP/2.0 302");
+    assert_eq!(
+        headers(&msg, "Reason"),
+        ["SIP;cause=436;text=\"Bad Identity Info\""],
+        "{msg}"
+    );
+    assert!(
+        headers(&msg, "P-Asserted-Identity")[0].contains(";verstat=No-TN-Validation@"),
+        "{msg}"
+    );
+
+    // The tenant rejects failed verifications: the answer is the failure's own code.
+    let mut directory = s.directory("127.0.0.1/32", SbcMode::Verify, s.signer("/cr/1234.pem"));
+    directory.set_reject_failed_verification(true);
+    holder.replace(directory);
+    let run = sipp(
+        "verify_rejected.xml",
+        udp,
+        "u1",
+        &[("identity", &unreachable)],
+    )
+    .await;
+    assert!(run.success, "{}", run.log);
+    let msg = run.received("SIP/2.0 436");
+    assert_eq!(
+        headers(&msg, "Reason"),
+        ["SIP;cause=436;text=\"Bad Identity Info\""],
+        "{msg}"
+    );
+    assert!(headers(&msg, "Contact").is_empty(), "{msg}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_trusted_attestation_indicator_and_x_identity() {
+    let s = setup().await;
+    let config = SipFrontConfig {
+        x_identity: true,
+        trust_attestation_indicator: true,
+        ..SipFrontConfig::default()
+    };
+    let (udp, _, _) = s.front_with(config, "127.0.0.1/32", SbcMode::Sign).await;
+    let run = sipp(
+        "sign_indicated.xml",
+        udp,
+        "u1",
+        &[("orig", "+12155550121"), ("attest", "B")],
+    )
+    .await;
+    assert!(run.success, "{}", run.log);
+    let msg = run.received("SIP/2.0 302");
+    let identity = headers(&msg, "Identity");
+    assert_eq!(headers(&msg, "X-Identity"), identity, "{msg}");
+    let v = s.verify(&identity[0]).await;
+    assert_eq!(v.passport.unwrap().claims().attest, Some(Attestation::B));
+
+    // Not trusted (the default): the policy's A stands whatever the SBC says.
+    let (udp, _, _) = s.front("127.0.0.1/32", SbcMode::Sign).await;
+    let run = sipp(
+        "sign_indicated.xml",
+        udp,
+        "u1",
+        &[("orig", "+12155550121"), ("attest", "C")],
+    )
+    .await;
+    assert!(run.success, "{}", run.log);
+    let msg = run.received("SIP/2.0 302");
+    assert!(headers(&msg, "X-Identity").is_empty(), "{msg}");
+    let v = s.verify(&headers(&msg, "Identity")[0]).await;
+    assert_eq!(v.passport.unwrap().claims().attest, Some(Attestation::A));
 }

@@ -1,7 +1,7 @@
 //! Telling the tenant's Technical Contact (its System Email) when certificate generation fails,
-//! at most once per entry per interval, and once more when it recovers.
+//! and once more when it recovers. The scheduler decides when (at most one failure mail per
+//! entry per interval, throttled through the store so every node agrees).
 
-use std::collections::HashMap;
 use std::time::Duration;
 
 use lettre::message::Mailbox;
@@ -109,41 +109,6 @@ fn utc(at: UnixTime) -> String {
                 .ok()
         })
         .unwrap_or_else(|| format!("{secs} (unix time)"))
-}
-
-/// At most one failure mail per entry per `interval`, and one recovery mail after failures.
-#[derive(Debug)]
-pub struct AlertThrottle {
-    interval: Duration,
-    /// Per entry id: when the last failure mail went out.
-    failing: HashMap<String, u64>,
-}
-
-impl AlertThrottle {
-    /// A throttle allowing one failure mail per entry per `interval`.
-    pub fn new(interval: Duration) -> Self {
-        Self {
-            interval,
-            failing: HashMap::new(),
-        }
-    }
-
-    /// A failure of `entry` at `now`: whether to send a mail.
-    pub fn on_failure(&mut self, entry: &str, now: UnixTime) -> bool {
-        let now = now.as_secs();
-        match self.failing.get(entry) {
-            Some(&sent) if now.saturating_sub(sent) < self.interval.as_secs() => false,
-            _ => {
-                self.failing.insert(entry.to_owned(), now);
-                true
-            }
-        }
-    }
-
-    /// A success of `entry`: whether to send a recovery mail (only after a failure mail).
-    pub fn on_success(&mut self, entry: &str) -> bool {
-        self.failing.remove(entry).is_some()
-    }
 }
 
 /// How to reach the SMTP relay.
@@ -258,18 +223,6 @@ mod tests {
 
     fn t(secs: u64) -> UnixTime {
         UnixTime::since_unix_epoch(Duration::from_secs(secs))
-    }
-
-    #[test]
-    fn one_failure_mail_per_interval_and_one_recovery() {
-        let mut throttle = AlertThrottle::new(Duration::from_secs(3_600));
-        assert!(throttle.on_failure("e1", t(0)));
-        assert!(!throttle.on_failure("e1", t(3_599)));
-        assert!(throttle.on_failure("e2", t(10)), "per entry");
-        assert!(throttle.on_failure("e1", t(3_600)));
-        assert!(throttle.on_success("e1"));
-        assert!(!throttle.on_success("e1"), "one recovery mail");
-        assert!(!throttle.on_success("e3"), "no failure, no recovery mail");
     }
 
     #[test]

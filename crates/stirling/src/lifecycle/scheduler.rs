@@ -135,18 +135,21 @@ impl std::fmt::Debug for Alerts {
     }
 }
 
-/// The event step of a sent alert mail; its time is what throttles the next one, on every
-/// node alike.
+/// The event step of a failure mail; its time is what throttles the next one, on every node
+/// alike.
 const ALERT_STEP: &str = "alert_mail";
+
+/// The event step of a recovery mail.
+const RECOVERY_STEP: &str = "recovery_mail";
 
 /// Per entry: consecutive failures and when the next attempt may start.
 #[derive(Clone, Copy, Debug)]
 struct Backoff {
     failures: u32,
     next: u64,
-    /// After refused STI-PA credentials: no retry until the entry is saved again (its
-    /// `updated_at` moves past this).
-    parked_at: Option<u64>,
+    /// After refused STI-PA credentials: the entry's `updated_at` then; no retry until the
+    /// entry is saved again and it changes.
+    parked: Option<u64>,
 }
 
 /// What the loop does next for an entry after an attempt.
@@ -157,8 +160,8 @@ enum Retry {
     /// Failed: try again after the delay.
     After(Duration),
     /// The STI-PA refused the credentials: trying again cannot help until someone corrects
-    /// the entry (or presses Renew now).
-    WhenChanged,
+    /// the entry (or presses Renew now). Carries the entry's `updated_at` (unix seconds).
+    WhenChanged(u64),
 }
 
 /// How an attempt ended, reported back to the loop.
@@ -217,12 +220,12 @@ impl Scheduler {
                         Retry::After(delay) => {
                             let entry = failed(&mut backoff, &done.certificate, now);
                             entry.next = now + delay.as_secs();
-                            entry.parked_at = None;
+                            entry.parked = None;
                         }
-                        Retry::WhenChanged => {
+                        Retry::WhenChanged(updated_at) => {
                             let entry = failed(&mut backoff, &done.certificate, now);
                             entry.next = u64::MAX;
-                            entry.parked_at = Some(now);
+                            entry.parked = Some(updated_at);
                         }
                     }
                 }
@@ -252,8 +255,7 @@ impl Scheduler {
             .filter(|entry| {
                 let waited = backoff.get(&entry.id).is_none_or(|b| {
                     now.as_secs() >= b.next
-                        || b.parked_at
-                            .is_some_and(|at| entry.updated_at.as_secs() >= at)
+                        || b.parked.is_some_and(|at| entry.updated_at.as_secs() != at)
                 });
                 waited && self.policy.due(active.get(&entry.id).copied(), now)
             })
@@ -320,6 +322,10 @@ impl Scheduler {
         {
             return Retry::No;
         }
+        // Whether a failure was mailed since the last activation: then a success is a recovery.
+        let alerted = self
+            .failure_mailed_since_activation(tenant, certificate)
+            .await;
         let environment = entry.fields.environment;
         let outcome = match self.issuers.get(&environment) {
             None => Err(IssuanceFailure {
@@ -353,7 +359,9 @@ impl Scheduler {
             Ok(version) => {
                 self.activated.notify_one();
                 tracing::info!(%certificate, version = %version.id, "renewed");
-                self.mail_recovery(tenant, &entry, &version).await;
+                if alerted {
+                    self.mail_recovery(tenant, &entry, &version).await;
+                }
                 Retry::No
             }
             Err(failure) if failure.credentials_refused => {
@@ -363,7 +371,7 @@ impl Scheduler {
                      the entry to be corrected");
                 self.mail_failure(tenant, &entry, previous.as_ref(), &failure, None)
                     .await;
-                Retry::WhenChanged
+                Retry::WhenChanged(entry.updated_at.as_secs())
             }
             Err(failure) => {
                 let delay = self.policy.retry_delay(failures_before + 1, jitter());
@@ -413,7 +421,30 @@ impl Scheduler {
             current_expiry: current.map(|v| v.not_after),
             next_attempt: next,
         });
-        self.send(tenant, entry, &alert).await;
+        self.send(tenant, entry, &alert, ALERT_STEP).await;
+    }
+
+    async fn failure_mailed_since_activation(
+        &self,
+        tenant: &TenantId,
+        certificate: &CertificateId,
+    ) -> bool {
+        let store = &self.store;
+        let mailed = store
+            .last_event_id(tenant, certificate, ALERT_STEP, None)
+            .await;
+        let activated = store
+            .last_event_id(
+                tenant,
+                certificate,
+                Step::Activate.as_str(),
+                Some(EventOutcome::Succeeded),
+            )
+            .await;
+        match (mailed, activated) {
+            (Ok(Some(mailed)), Ok(activated)) => activated.is_none_or(|a| mailed > a),
+            _ => false,
+        }
     }
 
     async fn mail_recovery(
@@ -422,36 +453,21 @@ impl Scheduler {
         entry: &CertificateEntry,
         version: &CertificateVersion,
     ) {
-        let Some(_) = &self.alerts else { return };
-        // A recovery mail only follows a failure mail sent since the last activation.
-        let alerted = self
-            .store
-            .last_event_at(tenant, &entry.id, ALERT_STEP)
-            .await;
-        let last_success = self
-            .store
-            .last_succeeded_before(
-                tenant,
-                &entry.id,
-                Step::Activate.as_str(),
-                version.created_at,
-            )
-            .await;
-        let (Ok(Some(alerted)), Ok(last_success)) = (alerted, last_success) else {
-            return;
-        };
-        if last_success.is_some_and(|s| s.as_secs() > alerted.as_secs()) {
-            return;
-        }
         let alert = Alert::Recovered {
             entry_name: entry.fields.name.as_str().to_owned(),
             spid: entry.fields.spid.to_string(),
             new_expiry: version.not_after,
         };
-        self.send(tenant, entry, &alert).await;
+        self.send(tenant, entry, &alert, RECOVERY_STEP).await;
     }
 
-    async fn send(&self, tenant: &TenantId, entry: &CertificateEntry, alert: &Alert) {
+    async fn send(
+        &self,
+        tenant: &TenantId,
+        entry: &CertificateEntry,
+        alert: &Alert,
+        step: &'static str,
+    ) {
         let Some(alerts) = &self.alerts else { return };
         let to = match self.store.tenant(tenant).await {
             Ok(t) => t.system_email,
@@ -469,7 +485,7 @@ impl Scheduler {
         };
         let event = NewEvent {
             at: self.clock.now(),
-            step: ALERT_STEP,
+            step,
             outcome,
             error_text: Some(&text),
         };
@@ -488,7 +504,7 @@ fn failed<'b>(
     let entry = backoff.entry(certificate.clone()).or_insert(Backoff {
         failures: 0,
         next: now,
-        parked_at: None,
+        parked: None,
     });
     entry.failures = entry.failures.saturating_add(1);
     entry

@@ -143,28 +143,30 @@ impl Store {
         optional_time_column(&row, "at")
     }
 
-    /// When `step` last succeeded for an entry of `tenant` strictly before `before`, if ever.
-    pub async fn last_succeeded_before(
+    /// The id of the newest event of `step` (with `outcome`, when given) of an entry of
+    /// `tenant`. Ids are UUIDv7, so they order events in time at millisecond resolution even
+    /// where their `at` seconds are equal.
+    pub async fn last_event_id(
         &self,
         tenant: &TenantId,
         certificate: &CertificateId,
         step: &str,
-        before: UnixTime,
-    ) -> Result<Option<UnixTime>, StoreError> {
+        outcome: Option<EventOutcome>,
+    ) -> Result<Option<EventId>, StoreError> {
         let row = sqlx::query(
-            "SELECT MAX(e.at) AS at FROM certificate_events e \
+            "SELECT MAX(e.id) AS id FROM certificate_events e \
              JOIN certificates c ON c.id = e.certificate_id \
              WHERE e.certificate_id = $1 AND c.tenant_id = $2 AND e.step = $3 \
-             AND e.outcome = $4 AND e.at < $5",
+             AND ($4 = '' OR e.outcome = $4)",
         )
         .bind(certificate.as_str())
         .bind(tenant.as_str())
         .bind(step)
-        .bind(EventOutcome::Succeeded.as_str())
-        .bind(to_db_time(before)?)
+        .bind(outcome.map_or("", EventOutcome::as_str))
         .fetch_one(&self.pool)
         .await?;
-        optional_time_column(&row, "at")
+        let id: Option<String> = row.try_get("id")?;
+        Ok(id.map(EventId))
     }
 
     /// The newest `limit` events of an entry of `tenant`, newest first.

@@ -71,6 +71,11 @@ pub async fn setup() -> Setup {
 }
 
 impl Setup {
+    pub fn signer_at(&self, x5u: &str) -> Signer {
+        let key = SigningKey::from_der(&self.pki.leaf.key().serialize_der()).unwrap();
+        Signer::new(key, x5u).unwrap()
+    }
+
     pub fn signer(&self, path: &str) -> Signer {
         let key = SigningKey::from_der(&self.pki.leaf.key().serialize_der()).unwrap();
         Signer::new(key, &self.server.url(path)).unwrap()
