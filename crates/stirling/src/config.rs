@@ -152,6 +152,13 @@ pub struct EnvironmentConfig {
     /// sandbox). Default `false`.
     #[serde(default)]
     pub danger_allow_http: bool,
+    /// Seconds one STI-PA or ACME request may take (connect to last byte). Default 30.
+    #[serde(default = "default_request_timeout")]
+    pub request_timeout_secs: u64,
+}
+
+fn default_request_timeout() -> u64 {
+    30
 }
 
 /// How the ATC fingerprint of the ACME account key is computed.
@@ -560,6 +567,22 @@ impl Config {
         }
         if !(1..=600).contains(&self.verification.freshness_secs) {
             return Err(invalid("verification.freshness_secs", "must be 1 to 600"));
+        }
+        let environments = &self.environments;
+        for env in [
+            &environments.production,
+            &environments.staging,
+            &environments.sandbox,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            if !(1..=600).contains(&env.request_timeout_secs) {
+                return Err(invalid(
+                    "environments.request_timeout_secs",
+                    "must be 1 to 600",
+                ));
+            }
         }
         let log = &self.message_log;
         if !(1..=10_000_000).contains(&log.queue_capacity) {

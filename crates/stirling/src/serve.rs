@@ -369,6 +369,7 @@ impl Parts {
             fingerprint: FingerprintMethod::SpkiDer,
             ca_roots_file: None,
             danger_allow_http: true,
+            request_timeout_secs: 30,
         });
         let envs = [
             (
@@ -384,7 +385,9 @@ impl Parts {
         for (environment, settings) in envs {
             let Some(settings) = settings else { continue };
             let key = environment.as_str();
+            let timeout = Duration::from_secs(settings.request_timeout_secs);
             let sti_pa = StiPaClient::new(&StiPaConfig {
+                timeout,
                 danger: DangerousStiPaConfig {
                     allow_http: settings.danger_allow_http,
                 },
@@ -397,6 +400,7 @@ impl Parts {
             })
             .with_context(|| format!("environments.{key}: STI-PA client"))?;
             let acme = AcmeConfig {
+                request_timeout: timeout,
                 danger: DangerousAcmeConfig {
                     allow_http: settings.danger_allow_http,
                 },
