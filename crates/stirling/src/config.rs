@@ -266,17 +266,60 @@ pub enum SmtpSecurityConfig {
 #[derive(Debug, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct VerificationConfig {
-    /// PEM file of the STI-CA roots whose certificates are trusted (the STI-PA's CA list, as
-    /// exported). With `--sandbox` the sandbox STI-CA's root is added.
+    /// PEM file of the STI-CA roots whose certificates are trusted, for installations without
+    /// STI-PA credentials for the CA list (`sti_pa` below wins when set).
     pub trust_anchors_file: Option<PathBuf>,
+    /// The STI-PA's signed CA list and CRL as the trust anchors and revocation data, refreshed
+    /// in the background. With `--sandbox` and unset, the embedded sandbox STI-PA's.
+    pub sti_pa: Option<StiPaTrustConfig>,
     /// How far `iat` may be from our clock, seconds. Default 60.
     pub freshness_secs: u64,
+}
+
+/// Where the STI-PA CA list and CRL come from (`standards.md` §3.4–§3.5, §4.3).
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct StiPaTrustConfig {
+    /// The environment whose `sti_pa_url` serves the CA list.
+    pub environment: crate::entry::Environment,
+    /// The STI-PA API user that reads the CA list.
+    pub user_id: String,
+    /// Its password (prefer `STIRLING_VERIFICATION__STI_PA__PASSWORD`).
+    pub password: SecretString,
+    /// The STI-PA CRL URL, e.g. `https://authenticate-api.iconectiv.com/download/v1/crl`.
+    pub crl_url: String,
+    /// PEM of the STI-PA root(s) the CA list and CRL signers must chain to. Default: the
+    /// production STI-PA root built in.
+    #[serde(default)]
+    pub roots_file: Option<PathBuf>,
+    /// PEM of the CRL signer's certificate when it is not the CA list signer.
+    #[serde(default)]
+    pub crl_signer_file: Option<PathBuf>,
+    /// `soft` (default): without a current CRL, verify without revocation; `strict`: fail
+    /// such calls with 437.
+    #[serde(default)]
+    pub crl_policy: CrlPolicyConfig,
+    /// Folder keeping the last good CA list and CRL across restarts.
+    #[serde(default)]
+    pub state_dir: Option<PathBuf>,
+}
+
+/// What verification does without a current CRL.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CrlPolicyConfig {
+    /// Verify without revocation data.
+    #[default]
+    Soft,
+    /// Fail the call with 437.
+    Strict,
 }
 
 impl Default for VerificationConfig {
     fn default() -> Self {
         Self {
             trust_anchors_file: None,
+            sti_pa: None,
             freshness_secs: 60,
         }
     }
@@ -696,6 +739,33 @@ mod tests {
             assert_eq!(config.message_log.retention_days, 30);
             assert_eq!(config.message_log.raw_max_bytes, 16 * 1024);
             assert!(!config.http.secure_cookies);
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn sti_pa_trust_list_settings_load_with_a_redacted_password() {
+        Jail::expect_with(|jail| {
+            let toml = r#"
+                [environments.production]
+                sti_pa_url = "https://authenticate-api.iconectiv.com"
+                acme_directory = "https://ca.example.net/acme/directory"
+                [verification.sti_pa]
+                environment = "production"
+                user_id = "verifier@sp.example"
+                password = "hunter2"
+                crl_url = "https://authenticate-api.iconectiv.com/download/v1/crl"
+                crl_policy = "strict"
+            "#;
+            let config = load_in(jail, Some(toml), false).unwrap();
+            let sti_pa = config.verification.sti_pa.as_ref().unwrap();
+            assert_eq!(sti_pa.environment, crate::entry::Environment::Production);
+            assert_eq!(sti_pa.crl_policy, CrlPolicyConfig::Strict);
+            assert_eq!(sti_pa.password.secret_str(), "hunter2");
+            assert!(!config.redacted_json().contains("hunter2"));
+            let production = config.environments.production.as_ref().unwrap();
+            assert_eq!(production.request_timeout_secs, 30);
+            assert_eq!(production.fingerprint, FingerprintMethod::SpkiDer);
             Ok(())
         });
     }

@@ -10,15 +10,18 @@ use pki::TrustAnchors;
 use rustls::RootCertStore;
 use rustls_pki_types::CertificateDer;
 use sti::{
-    AcmeConfig, Clock, DangerousAcmeConfig, DangerousStiPaConfig, DangerousX5uConfig,
-    FingerprintInput, StiPaClient, StiPaConfig, X5uConfig,
+    AcmeConfig, Clock, CrlPolicy, CrlSigner, DangerousAcmeConfig, DangerousStiPaConfig,
+    DangerousX5uConfig, FingerprintInput, Secret, StiPaClient, StiPaConfig, TrustList,
+    TrustListConfig, TrustStore, X5uConfig,
 };
 use tokio::net::TcpListener;
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::Notify;
 
 use crate::atis::CallPath;
-use crate::config::{Config, EnvironmentConfig, FingerprintMethod, SmtpSecurityConfig};
+use crate::config::{
+    Config, CrlPolicyConfig, EnvironmentConfig, FingerprintMethod, SmtpSecurityConfig,
+};
 use crate::demo;
 use crate::directory::{self, DirectoryHolder};
 use crate::entry::Environment;
@@ -31,7 +34,7 @@ use crate::metrics::Metrics;
 use crate::secrets::{MasterKey, SecretString};
 use crate::sip_front::{SipFront, SipFrontConfig};
 use crate::store::Store;
-use crate::verification::{FixedTrust, Verifier};
+use crate::verification::{FixedTrust, TrustSource, Verifier};
 
 /// How long closing the store may take after the listener stopped.
 const STORE_CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
@@ -83,10 +86,22 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     tracing::info!(x5u_base = %x5u_base, "certificate repository");
 
     let parts = Parts::build(&config, sandbox.as_ref(), tls_root.as_ref(), &x5u_base)?;
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let stopped = move || {
+        let mut rx = stop_rx.clone();
+        async move {
+            let _ = rx.wait_for(|stop| *stop).await;
+        }
+    };
+    let trust: Arc<dyn TrustSource> =
+        match trust_list(&config, sandbox.as_ref(), &parts, clock.clone())? {
+            Some(list) => start_trust_list(list, stop_tx.subscribe()).await,
+            None => Arc::new(FixedTrust::new(parts.verification_anchors.clone(), None)),
+        };
     let verifier = Arc::new(
         Verifier::new(
             &parts.x5u,
-            Arc::new(FixedTrust::new(parts.verification_anchors.clone(), None)),
+            trust,
             clock.clone(),
             config.verification.freshness_secs,
         )
@@ -124,13 +139,6 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         tracing::warn!(error = %e, "loading SBCs and certificates; calls wait for the next reload");
     }
     let activated = Arc::new(Notify::new());
-    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let stopped = move || {
-        let mut rx = stop_rx.clone();
-        async move {
-            let _ = rx.wait_for(|stop| *stop).await;
-        }
-    };
     let reloader = tokio::spawn(reload_directory(
         store.clone(),
         directory.clone(),
@@ -303,6 +311,114 @@ async fn reload_directory(
             tracing::warn!(error = %e, "reloading SBCs and certificates; keeping the previous");
         }
     }
+}
+
+/// How long start-up waits for the first CA list and CRL before serving anyway (verification
+/// answers 437 until they arrive; the refresher keeps trying).
+const FIRST_TRUST_REFRESH: Duration = Duration::from_secs(10);
+
+/// The STI-PA trust list configured (`verification.sti_pa`), or with `--sandbox` the embedded
+/// sandbox STI-PA's; `None` when the anchors come from a file.
+fn trust_list(
+    config: &Config,
+    sandbox: Option<&EmbeddedSandbox>,
+    parts: &Parts,
+    clock: Arc<dyn Clock>,
+) -> anyhow::Result<Option<Arc<TrustList>>> {
+    let (client, list_config) = match (&config.verification.sti_pa, sandbox) {
+        (Some(sti_pa), _) => {
+            let key = sti_pa.environment.as_str();
+            let issuer = parts.issuers.get(&sti_pa.environment).with_context(|| {
+                format!("verification.sti_pa.environment: environments.{key} is not configured")
+            })?;
+            let roots = match &sti_pa.roots_file {
+                Some(file) => TrustAnchors::from_pem(
+                    &std::fs::read(file).with_context(|| format!("reading {}", file.display()))?,
+                )
+                .map_err(|e| anyhow::anyhow!("verification.sti_pa.roots_file: {e}"))?,
+                None => sti::sti_pa_production_roots()
+                    .map_err(|e| anyhow::anyhow!("built-in STI-PA root: {e}"))?,
+            };
+            let mut list = TrustListConfig::new(
+                sti_pa.user_id.clone(),
+                Secret::new(sti_pa.password.secret_str()),
+                roots,
+                sti_pa.crl_url.clone(),
+            );
+            if let Some(file) = &sti_pa.crl_signer_file {
+                list.crl_signer = CrlSigner::Pem(
+                    std::fs::read(file).with_context(|| format!("reading {}", file.display()))?,
+                );
+            }
+            list.state_dir = sti_pa.state_dir.clone();
+            (issuer.sti_pa.clone(), list)
+        }
+        (None, Some(sandbox)) if config.verification.trust_anchors_file.is_none() => {
+            let issuer = parts
+                .issuers
+                .get(&Environment::Sandbox)
+                .context("the sandbox environment")?;
+            let roots = TrustAnchors::from_pem(sandbox.pa_root_pem.as_bytes())
+                .map_err(|e| anyhow::anyhow!("sandbox STI-PA root: {e}"))?;
+            // The sandbox STI-PA's seeded API user (`sandbox::Seed::demo`).
+            let mut list = TrustListConfig::new(
+                "sandbox",
+                Secret::new("sandbox"),
+                roots,
+                format!("{}/download/v1/crl", sandbox.base_url),
+            );
+            list.crl_signer = CrlSigner::Pem(sandbox.crl_signer_pem.clone().into_bytes());
+            (issuer.sti_pa.clone(), list)
+        }
+        _ => return Ok(None),
+    };
+    let policy = match config.verification.sti_pa.as_ref().map(|s| s.crl_policy) {
+        Some(CrlPolicyConfig::Strict) => CrlPolicy::Strict,
+        _ => CrlPolicy::Soft,
+    };
+    Ok(Some(Arc::new(TrustList::new(
+        client,
+        list_config,
+        clock,
+        Arc::new(TrustStore::new(policy)),
+    ))))
+}
+
+/// Loads the last good CA list and CRL, fetches fresh ones (waiting a bounded time), and
+/// starts the background refresher; returns the store verification reads.
+async fn start_trust_list(
+    list: Arc<TrustList>,
+    stop: tokio::sync::watch::Receiver<bool>,
+) -> Arc<dyn TrustSource> {
+    if let Err(e) = list.load_last_good().await {
+        tracing::warn!(error = %e, "no saved STI-PA CA list or CRL");
+    }
+    let first = async {
+        let ca = list.refresh_ca_list().await;
+        let crl = list.refresh_crl().await;
+        (ca, crl)
+    };
+    match tokio::time::timeout(FIRST_TRUST_REFRESH, first).await {
+        Ok((Ok(ca), Ok(_))) => {
+            tracing::info!(
+                anchors = ca.anchors,
+                sequence = ca.sequence,
+                "sti-pa ca list and crl loaded"
+            );
+        }
+        Ok((ca, crl)) => {
+            tracing::warn!(ca_list = ?ca.err().map(|e| e.to_string()),
+                crl = ?crl.err().map(|e| e.to_string()),
+                "first sti-pa trust refresh failed; retrying in the background");
+        }
+        Err(_) => {
+            tracing::warn!("first sti-pa trust refresh timed out; retrying in the background")
+        }
+    }
+    let store: Arc<dyn TrustSource> = list.store().clone();
+    // The refresher reads the list's schedule and stops with the service.
+    drop(list.spawn(stop));
+    store
 }
 
 /// The clients and trust settings built from the configuration.
@@ -510,6 +626,8 @@ struct EmbeddedSandbox {
     task: tokio::task::JoinHandle<()>,
     base_url: String,
     ca_root_pem: String,
+    pa_root_pem: String,
+    crl_signer_pem: String,
 }
 
 /// Opens (or creates) the sandbox state and serves its STI-PA and STI-CA.
@@ -538,7 +656,11 @@ async fn start_embedded_sandbox(config: &Config) -> anyhow::Result<EmbeddedSandb
     .await
     .context("sandbox task")?
     .map_err(|e| anyhow::anyhow!("opening the sandbox state: {e:?}"))?;
-    let ca_root_pem = opened.ca_root_pem();
+    let (ca_root_pem, pa_root_pem, crl_signer_pem) = (
+        opened.ca_root_pem(),
+        opened.pa_root_pem(),
+        opened.crl_signer_pem(),
+    );
     let app = sandbox::router(opened.clone()).merge(sandbox::admin_router(opened));
     tracing::warn!(
         sti_pa = %format!("{base_url}/api/v1"),
@@ -554,6 +676,8 @@ async fn start_embedded_sandbox(config: &Config) -> anyhow::Result<EmbeddedSandb
         task,
         base_url,
         ca_root_pem,
+        pa_root_pem,
+        crl_signer_pem,
     })
 }
 

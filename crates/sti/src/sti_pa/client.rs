@@ -95,6 +95,8 @@ pub struct StiPaClient {
     client: Client,
     base: Url,
     timeout: Duration,
+    /// [`DangerousStiPaConfig::allow_http`]: also for CRL and signer-chain URLs.
+    allow_http: bool,
 }
 
 impl StiPaClient {
@@ -118,6 +120,7 @@ impl StiPaClient {
             client,
             base: base.clone(),
             timeout: config.timeout,
+            allow_http: config.danger.allow_http,
         })
     }
 
@@ -210,7 +213,7 @@ impl StiPaClient {
     /// `Accept: application/pkix-crl`. The body (DER or PEM) is returned as received, at most
     /// [`MAX_CRL_BYTES`].
     pub async fn crl(&self, url: &str) -> Result<Vec<u8>, StiPaError> {
-        let url = https_url(url)?;
+        let url = https_url(url, self.allow_http)?;
         let request = self
             .client
             .get(url)
@@ -222,7 +225,7 @@ impl StiPaClient {
     /// Downloads an STI-PA signer certificate chain (PEM, signer first) from a JWS `x5u`, at
     /// most [`MAX_SIGNER_CHAIN_BYTES`]. The chain is not validated here.
     pub async fn signer_chain(&self, x5u: &str) -> Result<Vec<u8>, StiPaError> {
-        let url = https_url(x5u)?;
+        let url = https_url(x5u, self.allow_http)?;
         let request = self
             .client
             .get(url)
@@ -321,9 +324,15 @@ fn authorization(token: &AccessToken) -> Result<header::HeaderValue, StiPaError>
     Ok(value)
 }
 
-fn https_url(text: &str) -> Result<Url, StiPaError> {
+/// `text` as an HTTPS URL (or HTTP when the dangerous `allow_http` is set, for the sandbox).
+fn https_url(text: &str, allow_http: bool) -> Result<Url, StiPaError> {
     match Url::parse(text) {
-        Ok(url) if url.scheme() == "https" && url.host().is_some() => Ok(url),
+        Ok(url)
+            if (url.scheme() == "https" || (allow_http && url.scheme() == "http"))
+                && url.host().is_some() =>
+        {
+            Ok(url)
+        }
         _ => Err(StiPaError::InvalidUrl {
             url: text.to_owned(),
         }),
