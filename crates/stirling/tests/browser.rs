@@ -149,6 +149,7 @@ async fn app() -> App {
         clock: Arc::new(sti::SystemClock),
         renew_now,
         auth: Auth::new(false),
+        mailer: None,
     });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
