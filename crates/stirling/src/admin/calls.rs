@@ -236,3 +236,43 @@ fn both<T>(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::signing::PolicyRule;
+
+    #[test]
+    fn verification_setting_accepts_exactly_two_words() {
+        let setting = |w: &str| VerificationSetting {
+            failure: w.to_owned(),
+        };
+        assert_eq!(setting("reject").validate(), Ok(true));
+        assert_eq!(setting(" annotate ").validate(), Ok(false));
+        for bad in ["", "Reject", "drop"] {
+            let errors = setting(bad).validate().unwrap_err();
+            assert_eq!(errors[0].field, "failure");
+        }
+        assert_eq!(VerificationSetting::from_reject(true), setting("reject"));
+    }
+
+    #[test]
+    fn policy_views_read_back_what_the_form_took() {
+        let form = PolicyForm {
+            scope: "tn_list".into(),
+            value: "+1 202 555 0100, 12025550101".into(),
+            action: "b".into(),
+            certificate_id: None,
+        };
+        let rule: PolicyRule = form.validate().unwrap();
+        let view = PolicyView::from(PolicyRecord {
+            id: PolicyId::new(),
+            tenant_id: TenantId::new(),
+            rule,
+        });
+        assert_eq!(view.scope, "tn_list");
+        assert_eq!(view.value, "12025550100,12025550101");
+        assert_eq!(view.action, "B");
+        assert_eq!(view.certificate_id, None);
+    }
+}

@@ -225,9 +225,8 @@ struct PoliciesPage {
     entries: Vec<(String, String, String)>,
     form: PolicyInput,
     errors: PolicyMessages,
-    /// The account's tenant name and its verification failure setting.
-    account: String,
-    reject: bool,
+    /// The account's tenant name and whether a failed verification is rejected.
+    verification: Option<(String, bool)>,
     verification_error: Option<String>,
 }
 
@@ -309,7 +308,12 @@ async fn policies_page(
             tenant: tenant_name(&tenants, p.tenant_id.as_str()),
         })
         .collect();
-    let (tenant, setting) = admin::verification(state, principal, None).await?;
+    // An administrator of an installation without tenants has no account to set.
+    let verification = match admin::verification(state, principal, None).await {
+        Ok((tenant, setting)) => Some((tenant.name, setting.failure == "reject")),
+        Err(crate::http::AppError::Store(crate::store::StoreError::NotFound { .. })) => None,
+        Err(e) => return Err(e.into()),
+    };
     Ok(PoliciesPage {
         nav: Nav::new(principal, "policies").with_notice(notice),
         rows,
@@ -317,8 +321,7 @@ async fn policies_page(
         entries,
         form,
         errors,
-        account: tenant.name,
-        reject: setting.failure == "reject",
+        verification,
         verification_error,
     })
 }

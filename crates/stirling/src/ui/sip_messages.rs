@@ -329,3 +329,46 @@ async fn show(
         certificate_error: view.certificate_error,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn query(range: &str, tn: &str, result: &str, cursor: &str) -> ListQuery {
+        ListQuery {
+            range: range.into(),
+            tn: tn.into(),
+            result: result.into(),
+            cursor: cursor.into(),
+        }
+    }
+
+    const NOW: u64 = 1_800_000_000;
+
+    fn at(secs: u64) -> UnixTime {
+        UnixTime::since_unix_epoch(Duration::from_secs(secs))
+    }
+
+    #[test]
+    fn the_filter_defaults_to_a_day_and_reads_numbers_and_results() {
+        let (filter, cursor, range, errors) = checked(&ListQuery::default(), at(NOW));
+        assert_eq!((range, errors.len(), cursor), ("24h", 0, None));
+        assert_eq!(filter.since, Some(at(NOW - 86_400)));
+        let (filter, _, range, errors) =
+            checked(&query("all", " +1 (202) 555-0100 ", "signed", ""), at(NOW));
+        assert!(errors.is_empty(), "{errors:?}");
+        assert_eq!((range, filter.since), ("all", None));
+        assert_eq!(filter.tn.unwrap().as_str(), "12025550100");
+        assert_eq!(filter.result, Some(CallResult::Signed));
+    }
+
+    #[test]
+    fn every_unreadable_field_is_named() {
+        let (_, _, range, errors) = checked(&query("2y", "abc", "great", "nope"), at(NOW));
+        assert_eq!(range, "24h");
+        let fields: Vec<_> = errors.iter().map(|e| e.field).collect();
+        assert_eq!(fields, ["range", "tn", "result", "cursor"]);
+        let messages = FilterMessages::from_errors(&errors);
+        assert!(messages.tn.is_some() && messages.other.is_empty());
+    }
+}
