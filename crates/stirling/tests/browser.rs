@@ -765,7 +765,7 @@ async fn sandbox_service_in_a_browser_from_login_to_a_signed_call() {
         text_of(&client, ".field.has-error #sti_pa_password-error").await,
         "must be shorter than 190 characters"
     );
-    shot(&client, "e2e-03-certificate-add-error").await;
+    tall_shot(&client, "e2e-03-certificate-add-error", 1280).await;
     // The sandbox STI-PA's seeded user for OCN 1234.
     fill_entry_with(&client, E2E_ENTRY, "1234", "sandbox", "sandbox").await;
     submit(&client).await;
