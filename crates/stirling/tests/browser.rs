@@ -8,6 +8,10 @@
 //! the scheduler's channel); an operator of another tenant then sees none of it. Each page is
 //! saved as a PNG in `target/screenshots/` (at 1280 px and at phone width).
 //!
+//! The second test does the same against the real `stirling serve --sandbox` binary, from the
+//! printed operator login to a call signed with sipp and shown in SIP Messages
+//! (`sandbox_service_in_a_browser_from_login_to_a_signed_call`; it also needs `sipp`).
+//!
 //! Needs `/usr/bin/chromium` and `chromedriver` (Debian `chromium`, `chromium-driver`;
 //! `scripts/test` installs them). Without them this test fails: it never skips.
 
