@@ -1719,3 +1719,93 @@ async fn the_smtp_test_mails_the_system_email_through_the_relay() {
     let account = page(&none.app, "/settings/account", Some(&a.cookie)).await;
     assert!(!account.text.contains("id=\"smtp-test\"") && account.text.contains("No SMTP relay"));
 }
+
+#[tokio::test]
+async fn sip_messages_page_pages_through_the_log_with_its_filter() {
+    let w = world().await;
+    let (log, tasks) = stirling::message_log::MessageLog::start(
+        &stirling::config::MessageLogConfig::default(),
+        w.store.clone(),
+        Arc::new(At(NOW)),
+        Arc::new(stirling::metrics::Metrics::new()),
+    );
+    for i in 0..53u64 {
+        let invite = format!(
+            "INVITE sip:+12025550199@127.0.0.1 SIP/2.0\r\n\
+             Via: SIP/2.0/UDP 127.0.0.1:5070;branch=z9hG4bK-{i}\r\n\
+             From: <sip:+12025550100@127.0.0.1>;tag=1\r\nTo: <sip:+12025550199@127.0.0.1>\r\n\
+             Call-ID: page-{i}@127.0.0.1\r\nCSeq: 1 INVITE\r\nContent-Length: 0\r\n\r\n"
+        );
+        let request = sip::Request::parse(bytes::Bytes::from(invite)).unwrap();
+        let response = request
+            .respond(sip::StatusCode::MOVED_TEMPORARILY)
+            .build()
+            .unwrap();
+        // Every third call is unsigned: the filter must hold across pages.
+        let result = if i % 3 == 0 {
+            stirling::store::CallResult::Unsigned
+        } else {
+            stirling::store::CallResult::Signed
+        };
+        let mut record = stirling::message_log::MessageRecord::sip(
+            stirling::store::Service::Signing,
+            result,
+            &request,
+            &response,
+            "127.0.0.1:5070".parse().unwrap(),
+            sip::Transport::Udp,
+            t(NOW - 600 + i),
+            Duration::from_micros(900),
+        );
+        record.tenant_id = Some(w.a.clone());
+        log.record(record);
+    }
+    tasks.shutdown().await;
+
+    let a = log_in(&w.app, "operator@alpha.example").await;
+    let shows = |html: &str| html.matches("class=\"button small show\"").count();
+    let first = page(&w.app, "/sip-messages", Some(&a.cookie)).await;
+    assert_eq!(shows(&first.text), 50);
+    assert!(!first.text.contains("« Newest"));
+    let marker = "id=\"next-page\" href=\"";
+    let next = |html: &str| {
+        let start = html.find(marker)? + marker.len();
+        Some(html[start..].split('"').next()?.replace("&#38;", "&"))
+    };
+    let second = page(&w.app, &next(&first.text).unwrap(), Some(&a.cookie)).await;
+    assert_eq!(shows(&second.text), 3);
+    assert!(second.text.contains("« Newest") && next(&second.text).is_none());
+    // Newest first: the first row is the last call, the last row of page two the first call.
+    let ids = |html: &str| -> Vec<String> {
+        html.split("href=\"/sip-messages/")
+            .skip(1)
+            .map(|rest| rest.split('"').next().unwrap().to_owned())
+            .collect()
+    };
+    async fn call_id(app: &Router, cookie: &str, id: &str) -> String {
+        let view = page(app, &format!("/sip-messages/{id}"), Some(cookie)).await;
+        let marker = "<dt>Call-ID</dt><dd><code>";
+        let start = view.text.find(marker).unwrap() + marker.len();
+        view.text[start..].split('<').next().unwrap().to_owned()
+    }
+    let newest = &ids(&first.text)[0];
+    assert_eq!(
+        call_id(&w.app, &a.cookie, newest).await,
+        "page-52@127.0.0.1"
+    );
+    let oldest = ids(&second.text).pop().unwrap();
+    assert_eq!(
+        call_id(&w.app, &a.cookie, &oldest).await,
+        "page-0@127.0.0.1"
+    );
+
+    let signed = page(&w.app, "/sip-messages?result=signed", Some(&a.cookie)).await;
+    assert_eq!(shows(&signed.text), 35);
+    assert!(next(&signed.text).is_none());
+    let unsigned = page(&w.app, "/sip-messages?result=unsigned", Some(&a.cookie)).await;
+    assert_eq!(shows(&unsigned.text), 18);
+    // A cursor we never made is reported, not followed.
+    let forged = page(&w.app, "/sip-messages?cursor=x_y", Some(&a.cookie)).await;
+    assert!(forged.text.contains("is not a page this list offered"));
+    assert_eq!(shows(&forged.text), 0);
+}
