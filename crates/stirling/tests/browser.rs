@@ -852,6 +852,33 @@ async fn sandbox_service_in_a_browser_from_login_to_a_signed_call() {
             .contains("Identity:")
     );
     let message = client.current_url().await.unwrap();
+
+    // The Identity sent back for verification: Show describes the chain fetched from its x5u.
+    let verified = tokio::task::spawn_blocking(move || {
+        let scenario = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/sipp/verify.xml");
+        let run = stirling_test::sipp(&scenario, sip, "u1", &[("identity", &identity)]);
+        assert!(run.success, "{}", run.log);
+        run.received("SIP/2.0 302")
+    })
+    .await
+    .unwrap();
+    assert!(
+        verified.contains("verstat=TN-Validation-Passed"),
+        "{verified}"
+    );
+    client
+        .goto(&format!("{base}/sip-messages?result=passed"))
+        .await
+        .unwrap();
+    click(&client, "a.show").await;
+    assert_eq!(text_of(&client, "#cert-spc").await, "1234");
+    assert_eq!(text_of(&client, "#cert-fingerprint").await, fingerprint);
+    assert!(
+        text_of(&client, "#raw-response")
+            .await
+            .contains("verstat=TN-Validation-Passed")
+    );
+    tall_shot(&client, "e2e-06b-sip-message-show-verification", 1280).await;
     tall_shot(&client, "e2e-06-sip-message-show", 1280).await;
 
     for (path, name) in [
