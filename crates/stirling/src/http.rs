@@ -35,6 +35,9 @@ pub struct AppState {
     pub renew_now: RenewNow,
     /// Login rate limiting and session cookie settings.
     pub auth: Auth,
+    /// The SMTP relay of `alerts.smtp`, built once by `serve`; `None` when none is configured.
+    /// Settings ▸ Account's SMTP test sends through it.
+    pub mailer: Option<crate::lifecycle::alert::Mailer>,
 }
 
 /// Builds the whole HTTP application on `state`.
@@ -164,6 +167,12 @@ pub enum AppError {
     /// The renewal scheduler refused a "Renew now": 503.
     #[error(transparent)]
     RenewNow(RenewNowError),
+    /// A part this request needs is not configured (e.g. no SMTP relay): 503 with what.
+    #[error("not configured: {0}")]
+    NotConfigured(&'static str),
+    /// The SMTP relay refused or could not be reached: 502 with its answer (never a secret).
+    #[error("mail relay: {0}")]
+    Mail(String),
     /// An internal failure outside the store (randomness, hashing): 500.
     #[error("internal error: {0}")]
     Internal(String),
@@ -209,6 +218,14 @@ impl IntoResponse for AppError {
                 StatusCode::SERVICE_UNAVAILABLE,
                 json!({ "error": "unavailable", "message": e.to_string() }),
             ),
+            Self::NotConfigured(what) => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                json!({ "error": "not_configured", "message": what }),
+            ),
+            Self::Mail(why) => (
+                StatusCode::BAD_GATEWAY,
+                json!({ "error": "mail_failed", "message": why }),
+            ),
             Self::Internal(_)
             | Self::Store(
                 StoreError::Corrupt { .. }
@@ -238,7 +255,12 @@ impl IntoResponse for AppError {
             }
             _ => {}
         }
-        if status.is_server_error() && !matches!(self, Self::RenewNow(_)) {
+        if status.is_server_error()
+            && !matches!(
+                self,
+                Self::RenewNow(_) | Self::NotConfigured(_) | Self::Mail(_)
+            )
+        {
             response
                 .extensions_mut()
                 .insert(InternalDetail(self.to_string()));

@@ -149,6 +149,8 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     ));
 
     let (renew_now, renew_requests) = RenewNow::channel();
+    // One relay for the scheduler's alerts and the Account page's SMTP test.
+    let mailer = mailer(&config)?;
     let scheduler = Scheduler {
         store: store.clone(),
         issuers: parts.issuers,
@@ -159,7 +161,10 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         },
         check_interval: Duration::from_secs(config.renewal.check_interval_secs),
         self_check: parts.self_check,
-        alerts: alerts(&config)?,
+        alerts: mailer.clone().map(|mailer| Alerts {
+            mailer,
+            interval: Duration::from_secs(config.alerts.interval_secs),
+        }),
         activated,
         clock: clock.clone(),
     };
@@ -205,6 +210,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             clock: clock.clone(),
             renew_now,
             auth: crate::auth::Auth::new(config.http.secure_cookies),
+            mailer,
         },
         calls,
     )
@@ -593,8 +599,8 @@ async fn https_listener(
     Ok((Some((listener, Arc::new(tls))), root))
 }
 
-/// The failure mailer, when an SMTP relay is configured.
-fn alerts(config: &Config) -> anyhow::Result<Option<Alerts>> {
+/// The mailer of the configured SMTP relay, if any.
+fn mailer(config: &Config) -> anyhow::Result<Option<Mailer>> {
     let Some(smtp) = &config.alerts.smtp else {
         return Ok(None);
     };
@@ -615,10 +621,7 @@ fn alerts(config: &Config) -> anyhow::Result<Option<Alerts>> {
         timeout: Duration::from_secs(smtp.timeout_secs),
     })
     .context("alerts.smtp")?;
-    Ok(Some(Alerts {
-        mailer,
-        interval: Duration::from_secs(config.alerts.interval_secs),
-    }))
+    Ok(Some(mailer))
 }
 
 /// The embedded sandbox, running.

@@ -417,6 +417,7 @@ impl SipFront {
             tracing::debug!("calling number is not a telephone number: not signed");
             return Ok(redirect.build()?);
         };
+        note.from_tn = Some(orig_tn.clone());
         note.to_tn = TelephoneNumber::canonicalize(to.uri().as_str()).ok();
         let uri = req.uri();
         let call = CallContext {

@@ -46,6 +46,7 @@ struct World {
     store: Store,
     renew_requests: mpsc::Receiver<RenewRequest>,
     a: TenantId,
+    b: TenantId,
     cert_a: CertificateId,
     cert_b: CertificateId,
     viewer_b: User,
@@ -57,6 +58,11 @@ struct World {
 }
 
 async fn world() -> World {
+    world_with(None).await
+}
+
+/// [`world`] with the SMTP relay the Account page's test uses.
+async fn world_with(mailer: Option<stirling::lifecycle::alert::Mailer>) -> World {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}?mode=rwc", dir.path().join("t.db").display());
     let store = Store::connect(
@@ -73,6 +79,7 @@ async fn world() -> World {
         clock: Arc::new(At(NOW)),
         renew_now,
         auth: Auth::new(false),
+        mailer,
     });
     let hash = hash_password(PASSWORD).unwrap();
     let mut tenants = Vec::new();
@@ -135,6 +142,7 @@ async fn world() -> World {
         store,
         renew_requests,
         a: a.0,
+        b: b.0.clone(),
         cert_a: a.1,
         cert_b: b.1,
         viewer_b: b.2[1].clone(),
@@ -1206,4 +1214,598 @@ async fn every_response_carries_the_security_headers() {
     // No inline scripts or styles in the pages themselves.
     let home = page(&w.app, "/", Some(&b.cookie)).await.text;
     assert!(!home.contains("<style") && !home.contains("style=\"") && !home.contains("<script>"));
+}
+
+#[tokio::test]
+async fn sbcs_and_policies_through_the_api_are_validated_and_tenant_scoped() {
+    let w = world().await;
+    let op_a = Some(w.op_a_token.as_str());
+    let sbc = json!({"name": "edge-1", "source": "192.0.2.0/24", "mode": "sign"});
+    let made = api(
+        &w.app,
+        Method::POST,
+        "/api/v1/sbcs",
+        op_a,
+        Some(sbc.clone()),
+    )
+    .await;
+    assert_eq!(made.status, StatusCode::CREATED, "{}", made.text);
+    let made = made.json();
+    assert_eq!(made["tenant_id"], w.a.as_str());
+    assert_eq!(made["source"], "192.0.2.0/24");
+    assert_eq!(made["partition"], "");
+    let sbc_id = made["id"].as_str().unwrap().to_owned();
+    // Same name again: a conflict; bad fields: each named.
+    let again = api(&w.app, Method::POST, "/api/v1/sbcs", op_a, Some(sbc)).await;
+    assert_eq!(again.status, StatusCode::CONFLICT, "{}", again.text);
+    let bad = json!({"name": "", "source": "192.0.2.300", "partition": "a b", "mode": "sideways"});
+    let bad = api(&w.app, Method::POST, "/api/v1/sbcs", op_a, Some(bad)).await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let fields: Vec<String> = bad.json()["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["field"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(fields, ["name", "source", "partition", "mode"]);
+
+    let rule = json!({"scope": "calling_prefix", "value": "+1202", "action": "B",
+                      "certificate_id": w.cert_a.as_str()});
+    let made = api(&w.app, Method::POST, "/api/v1/policies", op_a, Some(rule)).await;
+    assert_eq!(made.status, StatusCode::CREATED, "{}", made.text);
+    let made = made.json();
+    assert_eq!(
+        (&made["scope"], &made["value"], &made["action"]),
+        (&json!("calling_prefix"), &json!("1202"), &json!("B"))
+    );
+    let policy_id = made["id"].as_str().unwrap().to_owned();
+    // Another tenant's entry is no entry of this tenant.
+    let foreign = json!({"scope": "tenant", "action": "A", "certificate_id": w.cert_b.as_str()});
+    let foreign = api(
+        &w.app,
+        Method::POST,
+        "/api/v1/policies",
+        op_a,
+        Some(foreign),
+    )
+    .await;
+    assert_eq!(foreign.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(foreign.json()["fields"][0]["field"], "certificate_id");
+    let bad = json!({"scope": "tn_list", "value": "12, x", "action": "D"});
+    let bad = api(&w.app, Method::POST, "/api/v1/policies", op_a, Some(bad)).await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(bad.json()["fields"][1]["field"], "action");
+
+    let list = api(&w.app, Method::GET, "/api/v1/policies", op_a, None).await;
+    assert_eq!(list.json()["total"], 1);
+    let viewer = api(
+        &w.app,
+        Method::GET,
+        "/api/v1/sbcs",
+        Some(&w.viewer_a_token),
+        None,
+    )
+    .await;
+    assert_eq!(viewer.json()["items"][0]["name"], "edge-1");
+
+    // Tenant beta's operator: none of it.
+    let op_b = w
+        .store
+        .create_api_token(
+            &NewApiToken {
+                user_id: &w
+                    .store
+                    .list_users(&stirling::store::TenantScope::Tenant(w.b.clone()))
+                    .await
+                    .unwrap()
+                    .into_iter()
+                    .find(|u| u.role == Role::Operator)
+                    .unwrap()
+                    .id,
+                name: "op-b-2",
+                prefix: "test-",
+                token_hash: &credential_hash("stk_test-op-b-2"),
+            },
+            t(NOW),
+        )
+        .await
+        .unwrap();
+    assert_eq!(op_b.name, "op-b-2");
+    let op_b = Some("stk_test-op-b-2");
+    for (method, path) in [
+        (Method::GET, format!("/api/v1/sbcs/{sbc_id}")),
+        (Method::DELETE, format!("/api/v1/sbcs/{sbc_id}")),
+        (Method::DELETE, format!("/api/v1/policies/{policy_id}")),
+    ] {
+        let reply = api(&w.app, method.clone(), &path, op_b, None).await;
+        assert_eq!(reply.status, StatusCode::NOT_FOUND, "{method} {path}");
+    }
+    for path in ["/api/v1/sbcs", "/api/v1/policies"] {
+        let reply = api(&w.app, Method::GET, path, op_b, None).await;
+        assert_eq!(reply.json()["total"], 0, "{path}");
+    }
+
+    // The verification failure setting: annotate by default, per tenant.
+    let path = "/api/v1/account/verification";
+    let get = api(&w.app, Method::GET, path, op_a, None).await;
+    assert_eq!(get.json(), json!({"failure": "annotate"}));
+    let put = api(
+        &w.app,
+        Method::PUT,
+        path,
+        op_a,
+        Some(json!({"failure": "reject"})),
+    )
+    .await;
+    assert_eq!(put.json(), json!({"failure": "reject"}));
+    assert_eq!(
+        api(&w.app, Method::GET, path, op_a, None).await.json()["failure"],
+        "reject"
+    );
+    assert_eq!(
+        api(&w.app, Method::GET, path, op_b, None).await.json()["failure"],
+        "annotate"
+    );
+    let bad = api(
+        &w.app,
+        Method::PUT,
+        path,
+        op_a,
+        Some(json!({"failure": "drop"})),
+    )
+    .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(bad.json()["fields"][0]["field"], "failure");
+
+    // Deleting through the owner works once.
+    for (path, status) in [
+        (format!("/api/v1/sbcs/{sbc_id}"), StatusCode::NO_CONTENT),
+        (format!("/api/v1/sbcs/{sbc_id}"), StatusCode::NOT_FOUND),
+        (
+            format!("/api/v1/policies/{policy_id}"),
+            StatusCode::NO_CONTENT,
+        ),
+    ] {
+        let reply = api(&w.app, Method::DELETE, &path, op_a, None).await;
+        assert_eq!(reply.status, status, "{path}");
+    }
+}
+
+#[tokio::test]
+async fn sbc_and_policy_pages_show_messages_next_to_fields_and_hide_other_tenants() {
+    let w = world().await;
+    let a = log_in(&w.app, "operator@alpha.example").await;
+    let bad = form(
+        &w.app,
+        "/sbcs",
+        Some(&a.cookie),
+        &[
+            ("csrf", &a.csrf),
+            ("name", "<b>edge</b>"),
+            ("source", "not-an-address"),
+            ("mode", "both"),
+        ],
+    )
+    .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(bad.text.contains("id=\"source-error\""), "{}", bad.text);
+    assert!(bad.text.contains("value=\"&#60;b&#62;edge&#60;/b&#62;\""));
+    let good = form(
+        &w.app,
+        "/sbcs",
+        Some(&a.cookie),
+        &[
+            ("csrf", &a.csrf),
+            ("name", "<b>edge</b>"),
+            ("source", "192.0.2.10"),
+            ("mode", "verify"),
+        ],
+    )
+    .await;
+    assert_eq!(good.status, StatusCode::SEE_OTHER, "{}", good.text);
+    let list = page(&w.app, "/sbcs", Some(&a.cookie)).await;
+    assert!(list.text.contains("&#60;b&#62;edge&#60;/b&#62;") && !list.text.contains("<b>edge"));
+    assert!(list.text.contains("192.0.2.10/32"), "{}", list.text);
+
+    let bad = form(
+        &w.app,
+        "/policies",
+        Some(&a.cookie),
+        &[
+            ("csrf", &a.csrf),
+            ("scope", "sbc"),
+            ("value", ""),
+            ("action", "A"),
+        ],
+    )
+    .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(bad.text.contains("id=\"value-error\""));
+    let good = form(
+        &w.app,
+        "/policies",
+        Some(&a.cookie),
+        &[
+            ("csrf", &a.csrf),
+            ("scope", "sbc"),
+            ("value", "<b>edge</b>"),
+            ("action", "C"),
+            ("certificate_id", w.cert_a.as_str()),
+        ],
+    )
+    .await;
+    assert_eq!(good.status, StatusCode::SEE_OTHER, "{}", good.text);
+    let rules = page(&w.app, "/policies", Some(&a.cookie)).await;
+    assert!(rules.text.contains("alpha main (709J)"), "{}", rules.text);
+    let saved = form(
+        &w.app,
+        "/policies/verification",
+        Some(&a.cookie),
+        &[("csrf", &a.csrf), ("failure", "reject")],
+    )
+    .await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER);
+    let rules = page(&w.app, "/policies", Some(&a.cookie)).await;
+    assert!(rules.text.contains("<option value=\"reject\" selected>"));
+
+    // Beta's operator sees neither, and cannot delete them.
+    let b = log_in(&w.app, "operator@beta.example").await;
+    let sbc = &w
+        .store
+        .list_sbcs(&stirling::store::TenantScope::Tenant(w.a.clone()))
+        .await
+        .unwrap()[0];
+    let rule = &w
+        .store
+        .list_policies(&stirling::store::TenantScope::Tenant(w.a.clone()))
+        .await
+        .unwrap()[0];
+    for path in ["/sbcs", "/policies"] {
+        let reply = page(&w.app, path, Some(&b.cookie)).await;
+        assert_eq!(reply.status, StatusCode::OK);
+        assert!(!reply.text.contains("edge"), "{path}");
+    }
+    for path in [
+        format!("/sbcs/{}/delete", sbc.id),
+        format!("/policies/{}/delete", rule.id),
+    ] {
+        let reply = form(&w.app, &path, Some(&b.cookie), &[("csrf", &b.csrf)]).await;
+        assert_eq!(reply.status, StatusCode::NOT_FOUND, "{path}");
+    }
+    assert_eq!(
+        w.store
+            .list_sbcs(&stirling::store::TenantScope::All)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    // Viewers read but do not post.
+    let viewer = log_in(&w.app, "viewer@alpha.example").await;
+    assert!(
+        page(&w.app, "/sbcs", Some(&viewer.cookie))
+            .await
+            .text
+            .contains("edge")
+    );
+    let post = form(
+        &w.app,
+        &format!("/sbcs/{}/delete", sbc.id),
+        Some(&viewer.cookie),
+        &[("csrf", &viewer.csrf)],
+    )
+    .await;
+    assert_eq!(post.status, StatusCode::FORBIDDEN);
+}
+
+/// Stores an active version of `cert` with a real chain for SPC 1234; returns it with the
+/// leaf's SHA-256 fingerprint.
+async fn active_version(
+    store: &Store,
+    tenant: &TenantId,
+    cert: &CertificateId,
+) -> (stirling::store::CertificateVersion, String) {
+    let pki = stirling_test::TestPki::new();
+    let fingerprint: String = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, pki.leaf.der())
+        .as_ref()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let version = store
+        .insert_version(
+            tenant,
+            cert,
+            &NewVersion {
+                chain_pem: &pki.chain_pem(),
+                key: &SigningKey::generate().unwrap(),
+                serial: "0a11",
+                fingerprint: &fingerprint,
+                not_before: t(NOW - 3600),
+                not_after: t(NOW + 86_400),
+                repository_path: &format!("cr/709J/{fingerprint}.pem"),
+            },
+            t(NOW),
+        )
+        .await
+        .unwrap();
+    store
+        .activate_version(tenant, cert, &version.id, t(NOW))
+        .await
+        .unwrap();
+    (version, fingerprint)
+}
+
+#[tokio::test]
+async fn sip_messages_page_shows_a_logged_call_escaped_and_only_to_its_tenant() {
+    let w = world().await;
+    let (version, fingerprint) = active_version(&w.store, &w.a, &w.cert_a).await;
+    // A real request through the real log: its From display name is markup.
+    let invite = bytes::Bytes::from_static(
+        b"INVITE sip:+12025550199@127.0.0.1 SIP/2.0\r\n\
+          Via: SIP/2.0/UDP 127.0.0.1:5070;branch=z9hG4bK-ui\r\n\
+          From: \"<script>alert(1)</script>\" <sip:+12025550100@127.0.0.1>;tag=1\r\n\
+          To: <sip:+12025550199@127.0.0.1>\r\n\
+          Call-ID: ui-escape@127.0.0.1\r\nCSeq: 1 INVITE\r\nContent-Length: 0\r\n\r\n",
+    );
+    let request = sip::Request::parse(invite).unwrap();
+    let response = request
+        .respond(sip::StatusCode::MOVED_TEMPORARILY)
+        .build()
+        .unwrap();
+    let mut record = stirling::message_log::MessageRecord::sip(
+        stirling::store::Service::Signing,
+        stirling::store::CallResult::Signed,
+        &request,
+        &response,
+        "127.0.0.1:5070".parse().unwrap(),
+        sip::Transport::Udp,
+        t(NOW - 60),
+        Duration::from_micros(1500),
+    );
+    record.tenant_id = Some(w.a.clone());
+    record.sbc_name = Some("loopback".into());
+    record.from_tn = Some(passport::TelephoneNumber::canonicalize("+12025550100").unwrap());
+    record.to_tn = Some(passport::TelephoneNumber::canonicalize("+12025550199").unwrap());
+    record.attestation = Some(passport::Attestation::A);
+    record.certificate_version_id = Some(version.id.clone());
+    let (log, tasks) = stirling::message_log::MessageLog::start(
+        &stirling::config::MessageLogConfig::default(),
+        w.store.clone(),
+        Arc::new(At(NOW)),
+        Arc::new(stirling::metrics::Metrics::new()),
+    );
+    log.record(record);
+    tasks.shutdown().await;
+
+    let a = log_in(&w.app, "viewer@alpha.example").await;
+    let dashboard = page(&w.app, "/", Some(&a.cookie)).await;
+    assert!(
+        dashboard.text.contains("result=signed\">1</a>"),
+        "{}",
+        dashboard.text
+    );
+    let list = page(&w.app, "/sip-messages", Some(&a.cookie)).await;
+    assert_eq!(list.status, StatusCode::OK);
+    let marker = "href=\"/sip-messages/";
+    let start = list
+        .text
+        .find(marker)
+        .unwrap_or_else(|| panic!("{}", list.text))
+        + marker.len();
+    let id = list.text[start..].split('"').next().unwrap().to_owned();
+    assert!(list.text.contains("12025550100") && list.text.contains(">Show<"));
+    // Filters: a number that matches, one that does not, a result, a bad number.
+    for (query, shown) in [
+        ("?tn=%2B1+202+555+0100", true),
+        ("?tn=12025550111", false),
+        ("?result=failed", false),
+        ("?range=1h&result=signed", true),
+    ] {
+        let reply = page(&w.app, &format!("/sip-messages{query}"), Some(&a.cookie)).await;
+        assert_eq!(reply.text.contains(&id), shown, "{query}");
+    }
+    let bad = page(&w.app, "/sip-messages?tn=abc", Some(&a.cookie)).await;
+    assert!(bad.text.contains("id=\"tn-error\""));
+
+    let detail = page(&w.app, &format!("/sip-messages/{id}"), Some(&a.cookie)).await;
+    assert_eq!(detail.status, StatusCode::OK);
+    assert!(!detail.text.contains("<script>alert"), "{}", detail.text);
+    assert!(
+        detail
+            .text
+            .contains("&#60;script&#62;alert(1)&#60;/script&#62;")
+    );
+    assert!(detail.text.contains("ui-escape@127.0.0.1"));
+    assert!(detail.text.contains("SIP/2.0 302"));
+    assert!(
+        detail
+            .text
+            .contains(&format!("id=\"cert-fingerprint\">{fingerprint}<"))
+    );
+    assert!(detail.text.contains("id=\"cert-spc\">1234<"));
+    assert!(detail.text.contains("data-copy=\"cert-pem\""));
+    assert!(detail.text.contains("-----BEGIN CERTIFICATE-----"));
+
+    // Beta sees nothing: an empty list and a 404 for the message.
+    let b = log_in(&w.app, "operator@beta.example").await;
+    let list = page(&w.app, "/sip-messages?range=all", Some(&b.cookie)).await;
+    assert!(!list.text.contains(&id) && list.text.contains("No SIP messages match"));
+    let detail = page(&w.app, &format!("/sip-messages/{id}"), Some(&b.cookie)).await;
+    assert_eq!(detail.status, StatusCode::NOT_FOUND);
+    assert!(!detail.text.contains("ui-escape"));
+    let dashboard = page(&w.app, "/", Some(&b.cookie)).await;
+    assert!(dashboard.text.contains("No calls in the last 24 hours"));
+}
+
+#[tokio::test]
+async fn the_smtp_test_mails_the_system_email_through_the_relay() {
+    let sink = stirling_test::SmtpSink::start().await;
+    let mailer = stirling::lifecycle::alert::Mailer::new(&stirling::lifecycle::alert::SmtpConfig {
+        host: sink.addr().ip().to_string(),
+        port: sink.addr().port(),
+        security: stirling::lifecycle::alert::SmtpSecurity::DangerPlaintext,
+        username: None,
+        password: None,
+        from: "stirling@ops.example".into(),
+        timeout: Duration::from_secs(10),
+    })
+    .unwrap();
+    let w = world_with(Some(mailer)).await;
+    let sent = api(
+        &w.app,
+        Method::POST,
+        "/api/v1/account/smtp-test",
+        Some(&w.op_a_token),
+        None,
+    )
+    .await;
+    assert_eq!(sent.status, StatusCode::OK, "{}", sent.text);
+    assert_eq!(
+        sent.json(),
+        json!({"status": "sent", "to": "noc@alpha.example"})
+    );
+    // Through the page too.
+    let a = log_in(&w.app, "operator@alpha.example").await;
+    let account = page(&w.app, "/settings/account", Some(&a.cookie)).await;
+    assert!(account.text.contains("id=\"smtp-test\""));
+    let reply = form(
+        &w.app,
+        "/settings/account/smtp-test",
+        Some(&a.cookie),
+        &[("csrf", &a.csrf)],
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        reply.headers[header::LOCATION],
+        "/settings/account?notice=smtp-sent"
+    );
+    let mails = sink.received();
+    assert_eq!(mails.len(), 2);
+    for mail in &mails {
+        assert_eq!(mail.from, "stirling@ops.example");
+        assert_eq!(mail.to, ["noc@alpha.example"]);
+        assert!(
+            mail.data
+                .contains("Subject: Stirling: test message for alpha"),
+            "{}",
+            mail.data
+        );
+    }
+    // Viewers may not send it.
+    let viewer = api(
+        &w.app,
+        Method::POST,
+        "/api/v1/account/smtp-test",
+        Some(&w.viewer_a_token),
+        None,
+    )
+    .await;
+    assert_eq!(viewer.status, StatusCode::FORBIDDEN);
+
+    // Without a relay: 503 and no button.
+    let none = world().await;
+    let reply = api(
+        &none.app,
+        Method::POST,
+        "/api/v1/account/smtp-test",
+        Some(&none.op_a_token),
+        None,
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(reply.json()["error"], "not_configured");
+    let a = log_in(&none.app, "operator@alpha.example").await;
+    let account = page(&none.app, "/settings/account", Some(&a.cookie)).await;
+    assert!(!account.text.contains("id=\"smtp-test\"") && account.text.contains("No SMTP relay"));
+}
+
+#[tokio::test]
+async fn sip_messages_page_pages_through_the_log_with_its_filter() {
+    let w = world().await;
+    let (log, tasks) = stirling::message_log::MessageLog::start(
+        &stirling::config::MessageLogConfig::default(),
+        w.store.clone(),
+        Arc::new(At(NOW)),
+        Arc::new(stirling::metrics::Metrics::new()),
+    );
+    for i in 0..53u64 {
+        let invite = format!(
+            "INVITE sip:+12025550199@127.0.0.1 SIP/2.0\r\n\
+             Via: SIP/2.0/UDP 127.0.0.1:5070;branch=z9hG4bK-{i}\r\n\
+             From: <sip:+12025550100@127.0.0.1>;tag=1\r\nTo: <sip:+12025550199@127.0.0.1>\r\n\
+             Call-ID: page-{i}@127.0.0.1\r\nCSeq: 1 INVITE\r\nContent-Length: 0\r\n\r\n"
+        );
+        let request = sip::Request::parse(bytes::Bytes::from(invite)).unwrap();
+        let response = request
+            .respond(sip::StatusCode::MOVED_TEMPORARILY)
+            .build()
+            .unwrap();
+        // Every third call is unsigned: the filter must hold across pages.
+        let result = if i % 3 == 0 {
+            stirling::store::CallResult::Unsigned
+        } else {
+            stirling::store::CallResult::Signed
+        };
+        let mut record = stirling::message_log::MessageRecord::sip(
+            stirling::store::Service::Signing,
+            result,
+            &request,
+            &response,
+            "127.0.0.1:5070".parse().unwrap(),
+            sip::Transport::Udp,
+            t(NOW - 600 + i),
+            Duration::from_micros(900),
+        );
+        record.tenant_id = Some(w.a.clone());
+        log.record(record);
+    }
+    tasks.shutdown().await;
+
+    let a = log_in(&w.app, "operator@alpha.example").await;
+    let shows = |html: &str| html.matches("class=\"button small show\"").count();
+    let first = page(&w.app, "/sip-messages", Some(&a.cookie)).await;
+    assert_eq!(shows(&first.text), 50);
+    assert!(!first.text.contains("« Newest"));
+    let marker = "id=\"next-page\" href=\"";
+    let next = |html: &str| {
+        let start = html.find(marker)? + marker.len();
+        Some(html[start..].split('"').next()?.replace("&#38;", "&"))
+    };
+    let second = page(&w.app, &next(&first.text).unwrap(), Some(&a.cookie)).await;
+    assert_eq!(shows(&second.text), 3);
+    assert!(second.text.contains("« Newest") && next(&second.text).is_none());
+    // Newest first: the first row is the last call, the last row of page two the first call.
+    let ids = |html: &str| -> Vec<String> {
+        html.split("href=\"/sip-messages/")
+            .skip(1)
+            .map(|rest| rest.split('"').next().unwrap().to_owned())
+            .collect()
+    };
+    async fn call_id(app: &Router, cookie: &str, id: &str) -> String {
+        let view = page(app, &format!("/sip-messages/{id}"), Some(cookie)).await;
+        let marker = "<dt>Call-ID</dt><dd><code>";
+        let start = view.text.find(marker).unwrap() + marker.len();
+        view.text[start..].split('<').next().unwrap().to_owned()
+    }
+    let newest = &ids(&first.text)[0];
+    assert_eq!(
+        call_id(&w.app, &a.cookie, newest).await,
+        "page-52@127.0.0.1"
+    );
+    let oldest = ids(&second.text).pop().unwrap();
+    assert_eq!(
+        call_id(&w.app, &a.cookie, &oldest).await,
+        "page-0@127.0.0.1"
+    );
+
+    let signed = page(&w.app, "/sip-messages?result=signed", Some(&a.cookie)).await;
+    assert_eq!(shows(&signed.text), 35);
+    assert!(next(&signed.text).is_none());
+    let unsigned = page(&w.app, "/sip-messages?result=unsigned", Some(&a.cookie)).await;
+    assert_eq!(shows(&unsigned.text), 18);
+    // A cursor we never made is reported, not followed.
+    let forged = page(&w.app, "/sip-messages?cursor=x_y", Some(&a.cookie)).await;
+    assert!(forged.text.contains("is not a page this list offered"));
+    assert_eq!(shows(&forged.text), 0);
 }

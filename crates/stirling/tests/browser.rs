@@ -8,6 +8,10 @@
 //! the scheduler's channel); an operator of another tenant then sees none of it. Each page is
 //! saved as a PNG in `target/screenshots/` (at 1280 px and at phone width).
 //!
+//! The second test does the same against the real `stirling serve --sandbox` binary, from the
+//! printed operator login to a call signed with sipp and shown in SIP Messages
+//! (`sandbox_service_in_a_browser_from_login_to_a_signed_call`; it also needs `sipp`).
+//!
 //! Needs `/usr/bin/chromium` and `chromedriver` (Debian `chromium`, `chromium-driver`;
 //! `scripts/test` installs them). Without them this test fails: it never skips.
 
@@ -149,6 +153,7 @@ async fn app() -> App {
         clock: Arc::new(sti::SystemClock),
         renew_now,
         auth: Auth::new(false),
+        mailer: None,
     });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -261,9 +266,13 @@ async fn type_into(client: &Client, id: &str, text: &str) {
 }
 
 async fn log_in(client: &Client, base: &str, email: &str) {
+    log_in_with(client, base, email, PASSWORD).await;
+}
+
+async fn log_in_with(client: &Client, base: &str, email: &str, password: &str) {
     client.goto(&format!("{base}/login")).await.unwrap();
     type_into(client, "email", email).await;
-    type_into(client, "password", PASSWORD).await;
+    type_into(client, "password", password).await;
     client
         .find(Locator::Css("button[type=submit]"))
         .await
@@ -280,10 +289,14 @@ async fn log_in(client: &Client, base: &str, email: &str) {
 }
 
 async fn fill_entry(client: &Client, password: &str) {
-    type_into(client, "name", ENTRY_NAME).await;
-    type_into(client, "spid", "709j").await;
-    type_into(client, "sti_pa_account_id", "709J").await;
-    type_into(client, "sti_pa_user_id", "stirling-api").await;
+    fill_entry_with(client, ENTRY_NAME, "709j", "stirling-api", password).await;
+}
+
+async fn fill_entry_with(client: &Client, name: &str, spid: &str, user: &str, password: &str) {
+    type_into(client, "name", name).await;
+    type_into(client, "spid", spid).await;
+    type_into(client, "sti_pa_account_id", spid).await;
+    type_into(client, "sti_pa_user_id", user).await;
     type_into(client, "sti_pa_password", password).await;
     client
         .find(Locator::Id("environment"))
@@ -304,8 +317,12 @@ async fn submit(client: &Client) {
         .unwrap();
 }
 
+/// One Chromium at a time: the tests of this file share two cores with everything else.
+static BROWSER: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn operator_adds_a_certificate_entry_and_another_tenant_sees_none_of_it() {
+    let _one_browser = BROWSER.lock().await;
     let mut app = app().await;
     let (_driver, webdriver) = chromedriver().await;
     let client = browser(&webdriver).await;
@@ -509,4 +526,472 @@ async fn operator_adds_a_certificate_entry_and_another_tenant_sees_none_of_it() 
     shot(&client, "15-other-tenant-detail-404").await;
 
     client.close().await.unwrap();
+}
+
+/// The real `stirling serve --sandbox` binary on free loopback ports in a temporary
+/// directory, with the demo logins it printed once; killed when dropped.
+struct Sandbox {
+    _child: Child,
+    transcript: Arc<std::sync::Mutex<String>>,
+    http: SocketAddr,
+    sip: SocketAddr,
+    _dir: tempfile::TempDir,
+}
+
+impl Sandbox {
+    async fn start() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let port = || {
+            std::net::TcpListener::bind("127.0.0.1:0")
+                .unwrap()
+                .local_addr()
+                .unwrap()
+                .port()
+        };
+        let sip = SocketAddr::from(([127, 0, 0, 1], stirling_test::free_port()));
+        let http = SocketAddr::from(([127, 0, 0, 1], port()));
+        let mut child = Command::new(env!("CARGO_BIN_EXE_stirling"))
+            .args(["serve", "--sandbox"])
+            .current_dir(dir.path())
+            .env("STIRLING_HTTP__LISTEN", http.to_string())
+            .env(
+                "STIRLING_REPOSITORY__HTTPS_LISTEN",
+                format!("127.0.0.1:{}", port()),
+            )
+            .env(
+                "STIRLING_EMBEDDED_SANDBOX__LISTEN",
+                format!("127.0.0.1:{}", port()),
+            )
+            .env("STIRLING_SIP__UDP", sip.to_string())
+            .env("STIRLING_SIP__TCP", sip.to_string())
+            .env("STIRLING_SIP__RELOAD_SECS", "1")
+            .env("STIRLING_LOG__FILTER", "info,sqlx=warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap();
+        // The logins are printed on stdout, the log goes to stderr: one transcript.
+        let transcript = Arc::new(std::sync::Mutex::new(String::new()));
+        let stdout = BufReader::new(child.stdout.take().unwrap()).lines();
+        let stderr = BufReader::new(child.stderr.take().unwrap()).lines();
+        for mut lines in [
+            Box::new(stdout) as Box<dyn LineSource>,
+            Box::new(stderr) as Box<dyn LineSource>,
+        ] {
+            let sink = transcript.clone();
+            tokio::spawn(async move {
+                while let Some(line) = lines.next().await {
+                    let mut text = sink.lock().unwrap();
+                    text.push_str(&line);
+                    text.push('\n');
+                }
+            });
+        }
+        Self {
+            _child: child,
+            transcript,
+            http,
+            sip,
+            _dir: dir,
+        }
+    }
+
+    /// Waits until the transcript has a line containing `text`.
+    async fn wait_for(&self, text: &str) {
+        for _ in 0..1200 {
+            if self.transcript.lock().unwrap().contains(text) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!(
+            "no {text:?} in the transcript:\n{}",
+            self.transcript.lock().unwrap()
+        );
+    }
+
+    /// The `(email, password)` printed on the line starting with `role`.
+    async fn login(&self, role: &str) -> (String, String) {
+        self.wait_for("API token (operator of tenant demo)").await;
+        let text = self.transcript.lock().unwrap();
+        text.lines()
+            .find_map(|line| {
+                let rest = line.trim().strip_prefix(role)?;
+                let (email, password) = rest.trim().split_once(" / ")?;
+                Some((email.to_owned(), password.trim().to_owned()))
+            })
+            .unwrap_or_else(|| panic!("no {role} login in:\n{text}"))
+    }
+
+    /// One admin API request with a bearer token: the status and the JSON body.
+    fn api(
+        &self,
+        method: &str,
+        path: &str,
+        token: &str,
+        body: &serde_json::Value,
+    ) -> (u16, serde_json::Value) {
+        use std::io::{Read as _, Write as _};
+        let body = body.to_string();
+        let mut stream = std::net::TcpStream::connect(self.http).unwrap();
+        write!(
+            stream,
+            "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\
+             Authorization: Bearer {token}\r\nContent-Type: application/json\r\n\
+             Content-Length: {}\r\n\r\n{body}",
+            body.len()
+        )
+        .unwrap();
+        let mut response = String::new();
+        stream.read_to_string(&mut response).unwrap();
+        let status = response[9..12].parse().unwrap();
+        let (_, json) = response.split_once("\r\n\r\n").unwrap();
+        (
+            status,
+            serde_json::from_str(json).unwrap_or_else(|e| panic!("{e}: {response}")),
+        )
+    }
+}
+
+/// Lines of a child's stdout or stderr.
+trait LineSource: Send {
+    fn next(
+        &mut self,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Option<String>> + Send + '_>>;
+}
+
+impl<R: tokio::io::AsyncBufRead + Unpin + Send> LineSource for tokio::io::Lines<R> {
+    fn next(
+        &mut self,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Option<String>> + Send + '_>> {
+        Box::pin(async move { self.next_line().await.ok().flatten() })
+    }
+}
+
+async fn click(client: &Client, css: &str) {
+    client
+        .find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css}: {e}"))
+        .click()
+        .await
+        .unwrap();
+}
+
+async fn text_of(client: &Client, css: &str) -> String {
+    client
+        .wait()
+        .at_most(Duration::from_secs(20))
+        .for_element(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css}: {e}"))
+        .text()
+        .await
+        .unwrap()
+}
+
+async fn log_out(client: &Client) {
+    click(client, "form[action='/logout'] button").await;
+    client
+        .wait()
+        .at_most(Duration::from_secs(20))
+        .for_element(Locator::Id("email"))
+        .await
+        .unwrap();
+}
+
+/// A full-page screenshot at `width`: the window is made as tall as the page first.
+async fn tall_shot(client: &Client, name: &str, width: u32) {
+    let height = client
+        .execute("return document.documentElement.scrollHeight;", vec![])
+        .await
+        .unwrap()
+        .as_u64()
+        .unwrap_or(900);
+    let height = u32::try_from(height.clamp(600, 4000)).unwrap();
+    client.set_window_size(width, height).await.unwrap();
+    shot(client, name).await;
+    client
+        .set_window_size(width, if width < 600 { 844 } else { 900 })
+        .await
+        .unwrap();
+}
+
+const E2E_ENTRY: &str = "East trunk <1234>";
+
+/// The README's sandbox as an operator sees it, in Chromium against the real binary: log in
+/// with the printed operator login; replace the demo entry for SPID 1234 (delete it, add it
+/// again: first with a password the STI-PA would refuse as too long, which is reported next
+/// to the field, then with the sandbox STI-PA's credentials) and watch it become active;
+/// send a call with sipp; find it in SIP Messages and press Show to see the certificate's SPC
+/// and fingerprint. An administrator then creates tenant beta and its operator through the
+/// admin API (with a token made in the UI); beta's operator sees none of it. Every page is
+/// saved in `target/screenshots/e2e-*.png` at 1280 px and at phone width.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sandbox_service_in_a_browser_from_login_to_a_signed_call() {
+    let _one_browser = BROWSER.lock().await;
+    let service = Sandbox::start().await;
+    let (operator, operator_password) = service.login("operator").await;
+    let (admin, admin_password) = service.login("admin").await;
+    service.wait_for("sip listening").await;
+    let (_driver, webdriver) = chromedriver().await;
+    let client = browser(&webdriver).await;
+    let base = format!("http://{}", service.http);
+
+    log_in_with(&client, &base, &operator, &operator_password).await;
+    shot(&client, "e2e-01-dashboard").await;
+
+    // The demo entry: wait until it is active (the sandbox issues it within seconds), then
+    // delete it to add it again.
+    client.goto(&format!("{base}/certificates")).await.unwrap();
+    client
+        .find(Locator::LinkText("Demo SPID 1234"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let demo = client.current_url().await.unwrap();
+    wait_until_active(&client, demo.as_str()).await;
+    click(&client, "a.button.danger").await;
+    shot(&client, "e2e-02-certificate-delete-confirm").await;
+    click(&client, "#confirm-delete").await;
+    assert!(text_of(&client, "p.notice").await.contains("deleted"));
+
+    client
+        .goto(&format!("{base}/certificates/new"))
+        .await
+        .unwrap();
+    fill_entry_with(&client, E2E_ENTRY, "1234", "sandbox", &"p".repeat(190)).await;
+    submit(&client).await;
+    assert_eq!(
+        text_of(&client, ".field.has-error #sti_pa_password-error").await,
+        "must be shorter than 190 characters"
+    );
+    tall_shot(&client, "e2e-03-certificate-add-error", 1280).await;
+    // The sandbox STI-PA's seeded user for OCN 1234.
+    fill_entry_with(&client, E2E_ENTRY, "1234", "sandbox", "sandbox").await;
+    submit(&client).await;
+    client
+        .wait()
+        .at_most(Duration::from_secs(20))
+        .for_element(Locator::Id("renew-now"))
+        .await
+        .unwrap();
+    let entry = client.current_url().await.unwrap();
+    assert!(text_of(&client, "h1").await.contains(E2E_ENTRY));
+    wait_until_active(&client, entry.as_str()).await;
+    let fingerprint = text_of(&client, "td[data-label=Fingerprint] code").await;
+    assert_eq!(fingerprint.len(), 64, "{fingerprint}");
+    tall_shot(&client, "e2e-04-certificate-active", 1280).await;
+
+    // A call from the loopback SBC: signed once the call path has the new certificate.
+    let sip = service.sip;
+    let identity = tokio::task::spawn_blocking(move || {
+        let scenario = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/sipp/sign.xml");
+        for _ in 0..100 {
+            let run = stirling_test::sipp(&scenario, sip, "u1", &[("orig", "+12155550121")]);
+            assert!(run.success, "{}", run.log);
+            let answer = run.received("SIP/2.0 302");
+            if let Some(identity) = stirling_test::headers(&answer, "Identity").pop() {
+                return identity;
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        panic!("the call was never signed");
+    })
+    .await
+    .unwrap();
+    assert!(identity.contains("info=<"), "{identity}");
+
+    // SIP Messages: only signed calls, then Show.
+    client.goto(&format!("{base}/sip-messages")).await.unwrap();
+    client
+        .find(Locator::Id("result"))
+        .await
+        .unwrap()
+        .select_by_value("signed")
+        .await
+        .unwrap();
+    click(&client, "#apply-filter").await;
+    client
+        .wait()
+        .at_most(Duration::from_secs(20))
+        .for_element(Locator::Css("a.show"))
+        .await
+        .unwrap();
+    assert!(
+        client
+            .current_url()
+            .await
+            .unwrap()
+            .query()
+            .unwrap()
+            .contains("result=signed")
+    );
+    let row = text_of(&client, "tbody tr").await;
+    assert!(
+        row.contains("12155550121") && row.contains("Signed"),
+        "{row}"
+    );
+    shot(&client, "e2e-05-sip-messages").await;
+    click(&client, "a.show").await;
+    assert_eq!(text_of(&client, "#cert-spc").await, "1234");
+    assert_eq!(text_of(&client, "#cert-fingerprint").await, fingerprint);
+    let claims = text_of(&client, "pre.passport-claims").await;
+    assert!(claims.contains("\"attest\": \"A\""), "{claims}");
+    assert!(
+        text_of(&client, "#raw-request")
+            .await
+            .starts_with("INVITE sip:+12155550131")
+    );
+    assert!(
+        text_of(&client, "#raw-response")
+            .await
+            .contains("Identity:")
+    );
+    let message = client.current_url().await.unwrap();
+
+    // The Identity sent back for verification: Show describes the chain fetched from its x5u.
+    let verified = tokio::task::spawn_blocking(move || {
+        let scenario = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/sipp/verify.xml");
+        let run = stirling_test::sipp(&scenario, sip, "u1", &[("identity", &identity)]);
+        assert!(run.success, "{}", run.log);
+        run.received("SIP/2.0 302")
+    })
+    .await
+    .unwrap();
+    assert!(
+        verified.contains("verstat=TN-Validation-Passed"),
+        "{verified}"
+    );
+    client
+        .goto(&format!("{base}/sip-messages?result=passed"))
+        .await
+        .unwrap();
+    click(&client, "a.show").await;
+    assert_eq!(text_of(&client, "#cert-spc").await, "1234");
+    assert_eq!(text_of(&client, "#cert-fingerprint").await, fingerprint);
+    assert!(
+        text_of(&client, "#raw-response")
+            .await
+            .contains("verstat=TN-Validation-Passed")
+    );
+    tall_shot(&client, "e2e-06b-sip-message-show-verification", 1280).await;
+    tall_shot(&client, "e2e-06-sip-message-show", 1280).await;
+
+    for (path, name) in [
+        ("/", "e2e-07-dashboard-calls"),
+        ("/sbcs", "e2e-08-sbcs"),
+        ("/policies", "e2e-09-policies"),
+        ("/settings/account", "e2e-10-account"),
+    ] {
+        client.goto(&format!("{base}{path}")).await.unwrap();
+        tall_shot(&client, name, 1280).await;
+    }
+    let nav = text_of(&client, "header.topbar").await;
+    assert!(nav.contains("SBCs") && nav.contains("Policies"));
+    client.goto(&format!("{base}/")).await.unwrap();
+    assert!(
+        text_of(&client, "table.call-counts")
+            .await
+            .contains("Signed")
+    );
+
+    // Phone width.
+    client.set_window_size(390, 844).await.unwrap();
+    for (path, name) in [
+        ("/", "e2e-11-phone-dashboard"),
+        ("/sip-messages", "e2e-12-phone-sip-messages"),
+        (message.path(), "e2e-13-phone-sip-message-show"),
+        ("/sbcs", "e2e-14-phone-sbcs"),
+        ("/policies", "e2e-15-phone-policies"),
+    ] {
+        client.goto(&format!("{base}{path}")).await.unwrap();
+        tall_shot(&client, name, 390).await;
+    }
+    client.set_window_size(1280, 900).await.unwrap();
+    log_out(&client).await;
+
+    // The administrator makes an API token in the UI and provisions tenant beta with it.
+    log_in_with(&client, &base, &admin, &admin_password).await;
+    client
+        .goto(&format!("{base}/settings/tokens"))
+        .await
+        .unwrap();
+    type_into(&client, "token-name", "provisioning").await;
+    submit(&client).await;
+    let token = text_of(&client, "#new-token").await;
+    let (status, tenant) = service.api(
+        "POST",
+        "/api/v1/tenants",
+        &token,
+        &json!({"name": "beta", "company": "Beta Telecom", "technical_contact_name": "Bea",
+                "technical_contact_phone": "+1 202 555 0111", "system_email": "noc@beta.example"}),
+    );
+    assert_eq!(status, 201, "{tenant}");
+    let (status, user) = service.api(
+        "POST",
+        "/api/v1/users",
+        &token,
+        &json!({"email": "ops@beta.example", "role": "operator", "password": PASSWORD,
+                "tenant_id": tenant["id"]}),
+    );
+    assert_eq!(status, 201, "{user}");
+    log_out(&client).await;
+
+    // Beta's operator sees none of demo's entries, calls, SBCs or rules.
+    log_in(&client, &base, "ops@beta.example").await;
+    assert!(!client.source().await.unwrap().contains("East trunk"));
+    client.goto(&format!("{base}/certificates")).await.unwrap();
+    assert!(
+        client
+            .source()
+            .await
+            .unwrap()
+            .contains("No certificate entries yet")
+    );
+    client
+        .goto(&format!("{base}/sip-messages?range=all"))
+        .await
+        .unwrap();
+    let list = client.source().await.unwrap();
+    assert!(list.contains("No SIP messages match") && !list.contains("12155550121"));
+    shot(&client, "e2e-16-other-tenant-sip-messages").await;
+    client.goto(message.as_str()).await.unwrap();
+    assert_eq!(text_of(&client, "h1").await, "Not found");
+    let page = client.source().await.unwrap();
+    assert!(!page.contains(&fingerprint) && !page.contains("12155550121"));
+    shot(&client, "e2e-17-other-tenant-show-404").await;
+    client.goto(entry.as_str()).await.unwrap();
+    assert_eq!(text_of(&client, "h1").await, "Not found");
+    client.goto(&format!("{base}/sbcs")).await.unwrap();
+    assert!(!client.source().await.unwrap().contains("loopback"));
+    client.goto(&format!("{base}/policies")).await.unwrap();
+    assert!(client.source().await.unwrap().contains("No rules yet"));
+
+    client.close().await.unwrap();
+}
+
+/// Reloads the entry page at `url` until its status is Active (issuance runs in the
+/// background; the sandbox finishes within seconds).
+async fn wait_until_active(client: &Client, url: &str) {
+    for _ in 0..120 {
+        client.goto(url).await.unwrap();
+        let heading = text_of(client, "h1").await;
+        if heading.contains("Active") {
+            return;
+        }
+        assert!(
+            !heading.contains("Failing"),
+            "{heading}: {}",
+            client.source().await.unwrap()
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    panic!(
+        "{url} never became active: {}",
+        client.source().await.unwrap()
+    );
 }

@@ -206,6 +206,7 @@ async fn repository(store: &Store) -> Repository {
         clock: Arc::new(SystemClock),
         renew_now: stirling::lifecycle::scheduler::RenewNow::channel().0,
         auth: stirling::auth::Auth::new(false),
+        mailer: None,
     });
     let task = tokio::spawn(stirling::https::serve(
         listener,

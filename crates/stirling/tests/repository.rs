@@ -101,6 +101,7 @@ async fn get(
         clock: Arc::new(At(now)),
         renew_now: stirling::lifecycle::scheduler::RenewNow::channel().0,
         auth: stirling::auth::Auth::new(false),
+        mailer: None,
     });
     let response = app
         .oneshot(Request::get(path).body(Body::empty()).unwrap())

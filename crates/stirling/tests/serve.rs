@@ -30,6 +30,7 @@ async fn sqlite_state(dir: &tempfile::TempDir) -> AppState {
         clock: Arc::new(sti::SystemClock),
         renew_now: stirling::lifecycle::scheduler::RenewNow::channel().0,
         auth: stirling::auth::Auth::new(false),
+        mailer: None,
     }
 }
 
@@ -87,6 +88,7 @@ async fn healthz_names_the_postgres_backend() {
             clock: Arc::new(sti::SystemClock),
             renew_now: stirling::lifecycle::scheduler::RenewNow::channel().0,
             auth: stirling::auth::Auth::new(false),
+            mailer: None,
         }),
         "/healthz",
     )

@@ -725,6 +725,7 @@ fn app(store: &Store, scope: TenantScope) -> axum::Router {
             clock: Arc::new(At(t(NOW))),
             renew_now,
             auth: stirling::auth::Auth::new(false),
+            mailer: None,
         })
 }
 

@@ -6,6 +6,7 @@
 //! `{"items", "total", "limit", "offset"}`. The OpenAPI 3.1 document is served at
 //! `/api/v1/openapi.json` and a test calls every route it lists.
 
+mod calls;
 mod certificates;
 mod people;
 mod tenants;
@@ -34,6 +35,7 @@ pub const MAX_LIMIT: usize = 500;
 pub(crate) fn router(state: &AppState) -> Router<AppState> {
     let routes = Router::new()
         .route("/api/v1/me", get(me))
+        .merge(calls::router())
         .merge(certificates::router())
         .merge(people::router())
         .merge(tenants::router());

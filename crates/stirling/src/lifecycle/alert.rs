@@ -203,6 +203,23 @@ impl Mailer {
         self.transport.send(message).await?;
         Ok(())
     }
+
+    /// Sends the SMTP test of Settings ▸ Account to `to`, so an operator sees that alerts
+    /// for `tenant` reach its System Email.
+    pub async fn send_test(&self, to: &str, tenant: &str) -> Result<(), MailError> {
+        let message = Message::builder()
+            .from(self.from.clone())
+            .to(mailbox(to)?)
+            .subject(format!("Stirling: test message for {tenant}"))
+            .header(ContentType::TEXT_PLAIN)
+            .body(format!(
+                "This is a test from Stirling (Settings > Account > Send test mail).\n\n\
+                 Certificate generation alerts for tenant {tenant} are sent to this address \
+                 through the same relay.\n"
+            ))?;
+        self.transport.send(message).await?;
+        Ok(())
+    }
 }
 
 impl std::fmt::Debug for Mailer {

@@ -74,11 +74,20 @@ async fn show(
     Extension(scope): Extension<TenantScope>,
     Path(id): Path<String>,
 ) -> Result<Json<MessageView>, AppError> {
-    // Not an id we make: there is no such message.
+    Ok(Json(message_view(&state, &scope, &id).await?))
+}
+
+/// One message visible in `scope` as the **Show** button displays it (the API's detail and
+/// the SIP Messages page's). An id we never made is simply not found.
+pub async fn message_view(
+    state: &AppState,
+    scope: &TenantScope,
+    id: &str,
+) -> Result<MessageView, AppError> {
     let id: SipMessageId = id.parse().map_err(|_| StoreError::NotFound {
         what: "sip message",
     })?;
-    let detail = state.store.sip_message(&scope, &id).await?;
+    let detail = state.store.sip_message(scope, &id).await?;
     let message = detail.message;
     let summary = message.summary;
     let passports = match summary.service {
@@ -107,14 +116,14 @@ async fn show(
         Ok(None) => (None, None),
         Err(e) => (None, Some(e)),
     };
-    Ok(Json(MessageView {
+    Ok(MessageView {
         summary,
         raw_request: message.raw_request,
         raw_response: message.raw_response,
         passports,
         certificate,
         certificate_error,
-    }))
+    })
 }
 
 /// The query's values, parsed; every bad one is named.

@@ -49,7 +49,7 @@ use sti::Clock;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
-pub use api::router;
+pub use api::{message_view, router};
 pub use display::{
     CertificateDetails, DecodedPassport, MessageView, certificate_details, decode_identities,
 };

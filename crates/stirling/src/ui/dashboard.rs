@@ -1,10 +1,13 @@
 //! `/`: certificate health at a glance.
 
+use std::time::Duration;
+
 use askama::Template;
 use axum::extract::{Query, State};
 use axum::response::Response;
 use axum::routing::get;
 use axum::{Extension, Router};
+use passport::UnixTime;
 
 use super::{Nav, NoticeQuery, PageError, page, show_remaining};
 use crate::admin::{self, EntryStatus};
@@ -33,6 +36,9 @@ struct Dashboard {
     rows: Vec<Row>,
     /// Active, pending, failing.
     counts: (usize, usize, usize),
+    /// Calls of the last 24 hours: `(service, result, count)`, and their total.
+    calls: Vec<(&'static str, &'static str, u64)>,
+    calls_total: u64,
 }
 
 async fn dashboard(
@@ -42,6 +48,16 @@ async fn dashboard(
     Query(notice): Query<NoticeQuery>,
 ) -> Result<Response, PageError> {
     let now = state.clock.now();
+    let day_ago =
+        UnixTime::since_unix_epoch(Duration::from_secs(now.as_secs().saturating_sub(86_400)));
+    let calls: Vec<_> = state
+        .store
+        .call_counts(&scope, day_ago)
+        .await?
+        .into_iter()
+        .map(|c| (c.service.as_str(), c.result.as_str(), c.count))
+        .collect();
+    let calls_total = calls.iter().map(|c| c.2).sum();
     let summaries = admin::entry_summaries(&state, &scope).await?;
     let count = |status| summaries.iter().filter(|s| s.status == status).count();
     let counts = (
@@ -68,5 +84,7 @@ async fn dashboard(
         nav: Nav::new(&principal, "dashboard").with_notice(notice.notice.as_deref()),
         rows,
         counts,
+        calls,
+        calls_total,
     })
 }

@@ -8,7 +8,9 @@
 mod certificates;
 mod dashboard;
 mod login;
+mod sbcs;
 mod settings;
+mod sip_messages;
 
 use askama::Template;
 use axum::http::{StatusCode, header};
@@ -31,6 +33,8 @@ pub(crate) fn router(state: &AppState) -> Router<AppState> {
         .merge(dashboard::router())
         .merge(certificates::router())
         .merge(settings::router())
+        .merge(sip_messages::router())
+        .merge(sbcs::router())
         .merge(login::logout_router());
     Router::new()
         .route("/static/style.css", get(style))
@@ -105,6 +109,12 @@ impl Nav {
             Some("user-added") => Some("User added."),
             Some("user-deleted") => Some("User deleted."),
             Some("token-revoked") => Some("Token revoked."),
+            Some("sbc-added") => Some("SBC added. The call path uses it within seconds."),
+            Some("sbc-deleted") => Some("SBC deleted."),
+            Some("policy-added") => Some("Rule added. The call path uses it within seconds."),
+            Some("policy-deleted") => Some("Rule deleted."),
+            Some("verification-saved") => Some("Verification setting saved."),
+            Some("smtp-sent") => Some("Test mail sent to the System Email."),
             _ => None,
         };
         self
@@ -185,6 +195,8 @@ impl PageError {
                     .join("; "),
             ),
             AppError::RenewNow(e) => ("Try again shortly", capitalise(&e.to_string())),
+            AppError::NotConfigured(what) => ("Not configured", capitalise(what)),
+            AppError::Mail(why) => ("Mail not sent", capitalise(why)),
             AppError::TooManyAttempts { retry_after_secs } => (
                 "Too many attempts",
                 format!("Try again in {retry_after_secs} seconds."),

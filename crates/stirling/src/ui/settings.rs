@@ -21,6 +21,7 @@ use crate::store::{ApiTokenId, TenantScope, UserId};
 pub(super) fn router() -> Router<AppState> {
     Router::new()
         .route("/settings/account", get(account).post(save_account))
+        .route("/settings/account/smtp-test", post(smtp_test))
         .route("/settings/users", get(users).post(add_user))
         .route("/settings/users/{id}/delete", post(delete_user))
         .route("/settings/tokens", get(tokens).post(create_token))
@@ -43,6 +44,8 @@ struct AccountPage {
     query: String,
     form: AccountForm,
     errors: AccountMessages,
+    /// Whether an SMTP relay is configured (offers the test button).
+    mail_configured: bool,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -68,7 +71,24 @@ async fn account(
             system_email: tenant.system_email,
         },
         errors: AccountMessages::default(),
+        mail_configured: state.mailer.is_some(),
     })
+}
+
+/// Sends the test mail; a refusal by the relay is shown on an error page with its answer.
+async fn smtp_test(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    Query(query): Query<AccountQuery>,
+) -> Result<Response, PageError> {
+    let tenant = admin::account(&state, &principal, query.tenant_id.as_deref()).await?;
+    admin::smtp_test(&state, &principal, query.tenant_id.as_deref()).await?;
+    Ok(Redirect::to(&format!(
+        "/settings/account{}{}notice=smtp-sent",
+        tenant_query(&principal, &tenant.id),
+        if principal.is_admin() { "&" } else { "?" }
+    ))
+    .into_response())
 }
 
 fn tenant_query(principal: &Principal, tenant: &crate::store::TenantId) -> String {
@@ -103,6 +123,7 @@ async fn save_account(
                     tenant_name: tenant.name,
                     form,
                     errors: AccountMessages::from_errors(&errors),
+                    mail_configured: state.mailer.is_some(),
                 },
             )
         }

@@ -4,6 +4,13 @@
 //! Every lookup goes through the scope, so another tenant's object is "not found" (404) for
 //! an operator or viewer, exactly as a missing one.
 
+mod calls;
+
+pub use calls::{
+    PolicyView, VerificationSetting, create_policy, create_sbc, delete_policy, delete_sbc,
+    policies, sbcs, set_verification, smtp_test, verification,
+};
+
 use passport::UnixTime;
 use serde::Deserialize;
 
