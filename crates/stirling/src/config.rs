@@ -133,7 +133,7 @@ pub struct EnvironmentsConfig {
 }
 
 /// One environment's STI-PA and STI-CA.
-#[derive(Clone, Debug, Deserialize, Serialize)]
+#[derive(Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct EnvironmentConfig {
     /// Base URL of the STI-PA API (e.g. `https://authenticate-api.iconectiv.com`).
@@ -155,6 +155,12 @@ pub struct EnvironmentConfig {
     /// Seconds one STI-PA or ACME request may take (connect to last byte). Default 30.
     #[serde(default = "default_request_timeout")]
     pub request_timeout_secs: u64,
+    /// External account binding key id, for an STI-CA that requires EAB (RFC 8555 §7.3.4).
+    #[serde(default)]
+    pub eab_kid: Option<String>,
+    /// The EAB MAC key, base64url as the CA gave it (prefer the environment variable).
+    #[serde(default)]
+    pub eab_hmac_key: Option<SecretString>,
 }
 
 fn default_request_timeout() -> u64 {

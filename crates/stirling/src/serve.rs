@@ -492,16 +492,22 @@ impl Parts {
             ca_roots_file: None,
             danger_allow_http: true,
             request_timeout_secs: 30,
+            eab_kid: None,
+            eab_hmac_key: None,
         });
         let envs = [
             (
                 Environment::Production,
-                config.environments.production.clone(),
+                config.environments.production.as_ref(),
             ),
-            (Environment::Staging, config.environments.staging.clone()),
+            (Environment::Staging, config.environments.staging.as_ref()),
             (
                 Environment::Sandbox,
-                config.environments.sandbox.clone().or(sandbox_env),
+                config
+                    .environments
+                    .sandbox
+                    .as_ref()
+                    .or(sandbox_env.as_ref()),
             ),
         ];
         for (environment, settings) in envs {
@@ -528,11 +534,20 @@ impl Parts {
                 },
                 ..AcmeConfig::new(settings.acme_directory.clone())
             };
+            let external_account = match (&settings.eab_kid, &settings.eab_hmac_key) {
+                (Some(kid), Some(mac)) => Some(
+                    sti::ExternalAccountBinding::from_base64url(kid.clone(), mac.secret_str())
+                        .map_err(|e| anyhow::anyhow!("environments.{key}.eab_hmac_key: {e}"))?,
+                ),
+                (None, None) => None,
+                _ => anyhow::bail!("environments.{key}: eab_kid and eab_hmac_key go together"),
+            };
             issuers.insert(
                 environment,
                 Issuer {
                     sti_pa,
                     acme,
+                    external_account,
                     fingerprint_input: match settings.fingerprint {
                         FingerprintMethod::JwkThumbprint => FingerprintInput::JwkThumbprint,
                         FingerprintMethod::SpkiDer => FingerprintInput::SpkiDer,

@@ -37,11 +37,17 @@ impl Drop for Running {
 }
 
 async fn start_sandbox() -> Running {
+    start_sandbox_with(None).await
+}
+
+/// The sandbox, requiring external account binding with `eab` when given.
+async fn start_sandbox_with(eab: Option<sandbox::ExternalAccountKey>) -> Running {
     let dir = tempfile::tempdir().unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
-    let sandbox =
-        Sandbox::open(dir.path(), SandboxConfig::new(base.clone()), &Seed::demo()).unwrap();
+    let mut config = SandboxConfig::new(base.clone());
+    config.external_account = eab;
+    let sandbox = Sandbox::open(dir.path(), config, &Seed::demo()).unwrap();
     let app = sandbox::router(sandbox.clone());
     let server = tokio::spawn(async move {
         axum::serve(listener, app).await.unwrap();
@@ -72,6 +78,7 @@ async fn deps(running: &Running) -> IssuanceDeps {
         fingerprint_input: FingerprintInput::SpkiDer,
         clock: Arc::new(SystemClock),
         self_check: None,
+        external_account: None,
     }
 }
 
@@ -516,5 +523,36 @@ async fn a_failed_self_check_leaves_the_version_pending_and_the_old_one_active()
             .iter()
             .any(|v| v.id != first.id && v.state == VersionState::Pending)
     );
+    db.cleanup().await;
+}
+
+#[tokio::test]
+async fn a_ca_requiring_external_account_binding_gets_it_from_the_environment() {
+    let mac = b"0123456789abcdef0123456789abcdef".to_vec();
+    let running = start_sandbox_with(Some(sandbox::ExternalAccountKey {
+        kid: "stirling-eab".into(),
+        secret_hmac_key: mac.clone(),
+    }))
+    .await;
+    let db = TestStore::sqlite().await;
+    let store = &db.store;
+    let (tenant, cert) = entry(store, "sandbox").await;
+
+    // Without EAB the STI-CA refuses the account: nothing issued.
+    let deps_without = deps(&running).await;
+    let failure = issue_certificate(store, &tenant, &cert, &deps_without)
+        .await
+        .unwrap_err();
+    assert_eq!(failure.step, Step::AcmeAccount, "{failure}");
+
+    let mut deps_with = deps(&running).await;
+    use base64::Engine as _;
+    let key = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&mac);
+    deps_with.external_account =
+        Some(sti::ExternalAccountBinding::from_base64url("stirling-eab", &key).unwrap());
+    let version = issue_certificate(store, &tenant, &cert, &deps_with)
+        .await
+        .unwrap();
+    assert_eq!(version.state, VersionState::Active);
     db.cleanup().await;
 }

@@ -793,6 +793,7 @@ async fn deps_with(
         fingerprint_input: FingerprintInput::SpkiDer,
         clock: Arc::new(SystemClock),
         self_check: None,
+        external_account: None,
     }
 }
 

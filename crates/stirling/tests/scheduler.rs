@@ -110,6 +110,7 @@ async fn refused_credentials_are_mailed_once_then_fixed_entries_recover() {
             ..AcmeConfig::new(format!("{base}/acme/directory"))
         },
         fingerprint_input: FingerprintInput::SpkiDer,
+        external_account: None,
     };
     let activated = Arc::new(Notify::new());
     let scheduler = Scheduler {

@@ -80,6 +80,7 @@ pub(crate) fn run(args: IssueOnceArgs) -> anyhow::Result<ExitCode> {
             fingerprint_input: FingerprintInput::SpkiDer,
             clock: Arc::new(SystemClock),
             self_check: None,
+            external_account: None,
         };
         let outcome = issue_certificate(&store, &tenant, &certificate, &deps).await;
         store.close().await;

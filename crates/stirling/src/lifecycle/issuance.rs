@@ -49,6 +49,8 @@ pub struct IssuanceDeps {
     /// Fetching the new version from our own repository before activating it; `None` skips
     /// [`Step::SelfCheck`] (tests of issuance without a repository listener).
     pub self_check: Option<SelfCheck>,
+    /// External account binding for STI-CAs that require one when the ACME account is made.
+    pub external_account: Option<sti::ExternalAccountBinding>,
 }
 
 /// How the self-check reaches and judges our own certificate repository.
@@ -542,6 +544,7 @@ async fn acme_account(
             &NewAccount {
                 contact: vec![contact],
                 terms_of_service_agreed: true,
+                external_account_binding: deps.external_account.clone(),
                 ..NewAccount::default()
             },
         )

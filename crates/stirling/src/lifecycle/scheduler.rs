@@ -84,6 +84,8 @@ pub struct Issuer {
     pub acme: AcmeConfig,
     /// How this STI-CA computes the account key fingerprint.
     pub fingerprint_input: FingerprintInput,
+    /// External account binding when this STI-CA requires one.
+    pub external_account: Option<sti::ExternalAccountBinding>,
 }
 
 /// Everything the scheduler works with.
@@ -344,6 +346,7 @@ impl Scheduler {
                         sti_pa: issuer.sti_pa.clone(),
                         acme,
                         fingerprint_input: issuer.fingerprint_input,
+                        external_account: issuer.external_account.clone(),
                         clock: self.clock.clone(),
                         self_check: self.self_check.get(&environment).map(|s| SelfCheck {
                             x5u_base: s.x5u_base.clone(),
