@@ -373,7 +373,10 @@ pub struct EmbeddedSandboxConfig {
     /// Directory of its PKI and state (kept across restarts). Default: `stirling-sandbox`.
     pub state_dir: PathBuf,
     /// Lifetime of the certificates its STI-CA issues, seconds. Default 604800 (7 days, as
-    /// the production STI-CAs); short values let a test watch renewals happen.
+    /// the production STI-CAs); short values let a test watch renewals happen. The CA
+    /// backdates `notBefore` by 60 s, so a version is due `(validity + 60) × fraction − 60` s
+    /// after issuance (`renewal.renew_after_fraction`): with 25 s and 0.8, after 8 s; below
+    /// 60 s at the default 0.5, at once, on every check.
     pub certificate_validity_secs: u64,
 }
 

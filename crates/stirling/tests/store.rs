@@ -37,6 +37,7 @@ on_both_backends!(
     acme_accounts_are_sealed_unique_and_tenant_scoped,
     sbcs_and_policies_are_tenant_scoped,
     renewal_lock_is_exclusive_across_connections,
+    renewal_lock_leaves_the_pool_to_the_attempt,
     users_are_unique_by_email_and_scoped,
     schema_refuses_a_tenantless_operator,
     sessions_expire_and_end,
@@ -1042,6 +1043,27 @@ async fn renewal_lock_is_exclusive_across_connections(ctx: Ctx) {
     let again = store.try_lock_entry(&cert.id).await.unwrap();
     assert!(again.is_some(), "released locks can be taken again");
     again.unwrap().release().await;
+}
+
+async fn renewal_lock_leaves_the_pool_to_the_attempt(ctx: Ctx) {
+    // The smallest pool a node may be configured with (`store.max_connections = 1`).
+    let key = std::sync::Arc::new(stirling::secrets::MasterKey::from_bytes(&[42u8; 32]).unwrap());
+    let store = Store::connect(&ctx.url, 1, key).await.unwrap();
+    let tenant = store.create_tenant(&new_tenant("a"), t(1)).await.unwrap();
+    let cert = store
+        .create_certificate(&tenant.id, &entry("Main", "709J", "pw"), t(2))
+        .await
+        .unwrap();
+    let lock = store.try_lock_entry(&cert.id).await.unwrap().unwrap();
+    // The attempt works through the pool while it holds the lock: the lock's connection is
+    // not one of the pool's.
+    let read = store.certificate(&tenant.id, &cert.id).await;
+    lock.release().await;
+    assert_eq!(read.unwrap().id, cert.id);
+    let again = ctx.store.try_lock_entry(&cert.id).await.unwrap();
+    assert!(again.is_some(), "released");
+    again.unwrap().release().await;
+    store.close().await;
 }
 
 async fn user(store: &Store, tenant: Option<&TenantId>, email: &str, role: Role) -> User {

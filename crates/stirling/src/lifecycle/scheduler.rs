@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use passport::UnixTime;
 use sti::{AcmeClient, AcmeConfig, Clock, FingerprintInput, StiPaClient};
-use tokio::sync::{Notify, mpsc};
+use tokio::sync::{Notify, Semaphore, mpsc};
 
 use super::alert::{Alert, GenerationFailure, Mailer};
 use super::issuance::{IssuanceDeps, IssuanceFailure, SelfCheck, Step, issue_certificate};
@@ -23,6 +23,11 @@ use crate::store::{
 
 /// How many "Renew now" requests may wait before further ones are refused as busy.
 const RENEW_NOW_QUEUE: usize = 256;
+
+/// How many attempts one node runs at once; further due entries wait for a free slot. Each
+/// attempt holds a PostgreSQL connection for its lock and talks to the STI-PA and STI-CA: a
+/// thousand entries due at once must not open a thousand of either.
+pub const ATTEMPTS_AT_ONCE: usize = 8;
 
 /// A request for an immediate issuance attempt for one entry.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -177,7 +182,7 @@ impl Scheduler {
     /// Runs until `stop` resolves: every `check_interval`, starts an attempt for each entry
     /// that is due and not backing off; "Renew now" requests start one at once. At most one
     /// attempt per entry runs on this node, and on PostgreSQL an advisory lock makes it one
-    /// across nodes.
+    /// across nodes; at most [`ATTEMPTS_AT_ONCE`] run at once.
     pub async fn run(
         self,
         mut requests: mpsc::Receiver<RenewRequest>,
@@ -187,6 +192,7 @@ impl Scheduler {
         let mut backoff: HashMap<CertificateId, Backoff> = HashMap::new();
         let mut running: HashSet<CertificateId> = HashSet::new();
         let (done_tx, mut done_rx) = mpsc::channel::<Attempted>(64);
+        let slots = Arc::new(Semaphore::new(ATTEMPTS_AT_ONCE));
         let mut ticker = tokio::time::interval(this.check_interval);
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         tokio::pin!(stop);
@@ -204,14 +210,14 @@ impl Scheduler {
                     for (tenant, certificate) in due {
                         if running.insert(certificate.clone()) {
                             let failures = backoff.get(&certificate).map_or(0, |b| b.failures);
-                            spawn_attempt(&this, tenant, certificate, false, failures, done_tx.clone());
+                            spawn_attempt(&this, &slots, tenant, certificate, false, failures, done_tx.clone());
                         }
                     }
                 }
                 Some(request) = requests.recv() => {
                     if running.insert(request.certificate.clone()) {
                         let failures = backoff.get(&request.certificate).map_or(0, |b| b.failures);
-                        spawn_attempt(&this, request.tenant, request.certificate, true, failures, done_tx.clone());
+                        spawn_attempt(&this, &slots, request.tenant, request.certificate, true, failures, done_tx.clone());
                     }
                 }
                 Some(done) = done_rx.recv() => {
@@ -515,6 +521,7 @@ fn failed<'b>(
 
 fn spawn_attempt(
     scheduler: &Arc<Scheduler>,
+    slots: &Arc<Semaphore>,
     tenant: TenantId,
     certificate: CertificateId,
     forced: bool,
@@ -522,7 +529,10 @@ fn spawn_attempt(
     done: mpsc::Sender<Attempted>,
 ) {
     let scheduler = Arc::clone(scheduler);
+    let slots = Arc::clone(slots);
     tokio::spawn(async move {
+        // The semaphore is never closed; should it be, the attempt runs unthrottled.
+        let _slot = slots.acquire_owned().await.ok();
         let retry = scheduler
             .attempt(&tenant, &certificate, forced, failures)
             .await;

@@ -16,7 +16,7 @@ use std::time::Duration;
 use passport::UnixTime;
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::error::ErrorKind;
-use sqlx::{AnyPool, Row as _};
+use sqlx::{AnyPool, Connection as _, Row as _};
 
 use crate::secrets::{MasterKey, SecretsError};
 
@@ -205,15 +205,35 @@ impl Store {
             return Ok(Some(EntryLock { held: None }));
         }
         let key = advisory_key(certificate);
-        let mut conn = self.pool.acquire().await?;
+        // A connection of its own, not the pool's: it is held for the whole attempt (minutes
+        // against a slow CA) while the attempt, the call path and the other attempts work
+        // through the pool; a pooled one would starve them (with a pool of one, for ever).
+        let options = self.pool.connect_options();
+        let mut conn =
+            tokio::time::timeout(ACQUIRE_TIMEOUT, sqlx::AnyConnection::connect_with(&options))
+                .await
+                .map_err(|_| {
+                    sqlx::Error::Io(std::io::Error::new(
+                        std::io::ErrorKind::TimedOut,
+                        "connecting for the renewal lock",
+                    ))
+                })??;
         let row = sqlx::query("SELECT pg_try_advisory_lock($1) AS locked")
             .bind(key)
-            .fetch_one(&mut *conn)
-            .await?;
-        let locked: bool = row.try_get("locked")?;
-        Ok(locked.then_some(EntryLock {
-            held: Some((conn, key)),
-        }))
+            .fetch_one(&mut conn)
+            .await;
+        let locked = match row.and_then(|row| row.try_get::<bool, _>("locked")) {
+            Ok(locked) => locked,
+            Err(e) => {
+                let _ = conn.close().await;
+                return Err(e.into());
+            }
+        };
+        if !locked {
+            let _ = conn.close().await;
+            return Ok(None);
+        }
+        Ok(Some(EntryLock { held: Some(conn) }))
     }
 
     /// Closes the pool, waiting for connections in use to come back.
@@ -225,21 +245,16 @@ impl Store {
 /// The renewal lock of one entry, held until [`EntryLock::release`] (or the connection dies).
 #[derive(Debug)]
 pub struct EntryLock {
-    held: Option<(sqlx::pool::PoolConnection<sqlx::Any>, i64)>,
+    held: Option<sqlx::AnyConnection>,
 }
 
 impl EntryLock {
     /// Releases the lock.
     pub async fn release(self) {
-        if let Some((mut conn, key)) = self.held {
-            let released = sqlx::query("SELECT pg_advisory_unlock($1)")
-                .bind(key)
-                .execute(&mut *conn)
-                .await;
-            if released.is_err() {
-                // Closing the connection ends the session and with it the lock.
-                let _ = conn.close().await;
-            }
+        if let Some(conn) = self.held {
+            // Ending the session releases its advisory locks; should the goodbye fail, the
+            // dropped socket ends it all the same.
+            let _ = conn.close().await;
         }
     }
 }
