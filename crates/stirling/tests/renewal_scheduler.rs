@@ -129,6 +129,7 @@ async fn a_node_runs_at_most_a_few_attempts_at_once() {
             ..AcmeConfig::new(ca.url.clone())
         },
         fingerprint_input: FingerprintInput::SpkiDer,
+        external_account: None,
     };
     let scheduler = Scheduler {
         store: store.clone(),
