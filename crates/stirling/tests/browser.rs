@@ -15,6 +15,8 @@
 //! Needs `/usr/bin/chromium` and `chromedriver` (Debian `chromium`, `chromium-driver`;
 //! `scripts/test` installs them). Without them this test fails: it never skips.
 
+mod support;
+
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::Stdio;
@@ -30,6 +32,7 @@ use stirling::lifecycle::scheduler::RenewNow;
 use stirling::secrets::MasterKey;
 use stirling::store::{EventOutcome, NewEvent, NewTenant, NewUser, NewVersion, Role, Store};
 use stirling_test::{CertOptions, TestPki};
+use support::service::Service;
 use tokio::io::{AsyncBufReadExt as _, BufReader};
 use tokio::process::{Child, Command};
 
@@ -528,145 +531,18 @@ async fn operator_adds_a_certificate_entry_and_another_tenant_sees_none_of_it() 
     client.close().await.unwrap();
 }
 
-/// The real `stirling serve --sandbox` binary on free loopback ports in a temporary
-/// directory, with the demo logins it printed once; killed when dropped.
-struct Sandbox {
-    _child: Child,
-    transcript: Arc<std::sync::Mutex<String>>,
-    http: SocketAddr,
-    sip: SocketAddr,
-    _dir: tempfile::TempDir,
-}
-
-impl Sandbox {
-    async fn start() -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let port = || {
-            std::net::TcpListener::bind("127.0.0.1:0")
-                .unwrap()
-                .local_addr()
-                .unwrap()
-                .port()
-        };
-        let sip = SocketAddr::from(([127, 0, 0, 1], stirling_test::free_port()));
-        let http = SocketAddr::from(([127, 0, 0, 1], port()));
-        let mut child = Command::new(env!("CARGO_BIN_EXE_stirling"))
-            .args(["serve", "--sandbox"])
-            .current_dir(dir.path())
-            .env("STIRLING_HTTP__LISTEN", http.to_string())
-            .env(
-                "STIRLING_REPOSITORY__HTTPS_LISTEN",
-                format!("127.0.0.1:{}", port()),
-            )
-            .env(
-                "STIRLING_EMBEDDED_SANDBOX__LISTEN",
-                format!("127.0.0.1:{}", port()),
-            )
-            .env("STIRLING_SIP__UDP", sip.to_string())
-            .env("STIRLING_SIP__TCP", sip.to_string())
-            .env("STIRLING_SIP__RELOAD_SECS", "1")
-            .env("STIRLING_LOG__FILTER", "info,sqlx=warn")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true)
-            .spawn()
-            .unwrap();
-        // The logins are printed on stdout, the log goes to stderr: one transcript.
-        let transcript = Arc::new(std::sync::Mutex::new(String::new()));
-        let stdout = BufReader::new(child.stdout.take().unwrap()).lines();
-        let stderr = BufReader::new(child.stderr.take().unwrap()).lines();
-        for mut lines in [
-            Box::new(stdout) as Box<dyn LineSource>,
-            Box::new(stderr) as Box<dyn LineSource>,
-        ] {
-            let sink = transcript.clone();
-            tokio::spawn(async move {
-                while let Some(line) = lines.next().await {
-                    let mut text = sink.lock().unwrap();
-                    text.push_str(&line);
-                    text.push('\n');
-                }
-            });
-        }
-        Self {
-            _child: child,
-            transcript,
-            http,
-            sip,
-            _dir: dir,
-        }
-    }
-
-    /// Waits until the transcript has a line containing `text`.
-    async fn wait_for(&self, text: &str) {
-        for _ in 0..1200 {
-            if self.transcript.lock().unwrap().contains(text) {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        panic!(
-            "no {text:?} in the transcript:\n{}",
-            self.transcript.lock().unwrap()
-        );
-    }
-
-    /// The `(email, password)` printed on the line starting with `role`.
-    async fn login(&self, role: &str) -> (String, String) {
-        self.wait_for("API token (operator of tenant demo)").await;
-        let text = self.transcript.lock().unwrap();
-        text.lines()
-            .find_map(|line| {
-                let rest = line.trim().strip_prefix(role)?;
-                let (email, password) = rest.trim().split_once(" / ")?;
-                Some((email.to_owned(), password.trim().to_owned()))
-            })
-            .unwrap_or_else(|| panic!("no {role} login in:\n{text}"))
-    }
-
-    /// One admin API request with a bearer token: the status and the JSON body.
-    fn api(
-        &self,
-        method: &str,
-        path: &str,
-        token: &str,
-        body: &serde_json::Value,
-    ) -> (u16, serde_json::Value) {
-        use std::io::{Read as _, Write as _};
-        let body = body.to_string();
-        let mut stream = std::net::TcpStream::connect(self.http).unwrap();
-        write!(
-            stream,
-            "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\
-             Authorization: Bearer {token}\r\nContent-Type: application/json\r\n\
-             Content-Length: {}\r\n\r\n{body}",
-            body.len()
-        )
-        .unwrap();
-        let mut response = String::new();
-        stream.read_to_string(&mut response).unwrap();
-        let status = response[9..12].parse().unwrap();
-        let (_, json) = response.split_once("\r\n\r\n").unwrap();
-        (
-            status,
-            serde_json::from_str(json).unwrap_or_else(|e| panic!("{e}: {response}")),
-        )
-    }
-}
-
-/// Lines of a child's stdout or stderr.
-trait LineSource: Send {
-    fn next(
-        &mut self,
-    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Option<String>> + Send + '_>>;
-}
-
-impl<R: tokio::io::AsyncBufRead + Unpin + Send> LineSource for tokio::io::Lines<R> {
-    fn next(
-        &mut self,
-    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Option<String>> + Send + '_>> {
-        Box::pin(async move { self.next_line().await.ok().flatten() })
-    }
+/// The admin API of `service` with a bearer token: the status and the JSON body.
+fn api(
+    service: &Service,
+    method: &str,
+    path: &str,
+    token: &str,
+    body: &serde_json::Value,
+) -> (u16, serde_json::Value) {
+    let (status, text) = service.request(method, path, Some(token), &body.to_string());
+    let json: serde_json::Value =
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {status} {text}"));
+    (status, json)
 }
 
 async fn click(client: &Client, css: &str) {
@@ -731,10 +607,14 @@ const E2E_ENTRY: &str = "East trunk <1234>";
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sandbox_service_in_a_browser_from_login_to_a_signed_call() {
     let _one_browser = BROWSER.lock().await;
-    let service = Sandbox::start().await;
-    let (operator, operator_password) = service.login("operator").await;
-    let (admin, admin_password) = service.login("admin").await;
-    service.wait_for("sip listening").await;
+    let dir = tempfile::tempdir().unwrap();
+    let service = Service::start(dir.path(), &[("STIRLING_SIP__RELOAD_SECS", "1".to_owned())]);
+    service
+        .wait_for_async("API token (operator of tenant demo)")
+        .await;
+    let (operator, operator_password) = service.login("operator");
+    let (admin, admin_password) = service.login("admin");
+    service.wait_for_async("sip listening").await;
     let (_driver, webdriver) = chromedriver().await;
     let client = browser(&webdriver).await;
     let base = format!("http://{}", service.http);
@@ -923,7 +803,8 @@ async fn sandbox_service_in_a_browser_from_login_to_a_signed_call() {
     type_into(&client, "token-name", "provisioning").await;
     submit(&client).await;
     let token = text_of(&client, "#new-token").await;
-    let (status, tenant) = service.api(
+    let (status, tenant) = api(
+        &service,
         "POST",
         "/api/v1/tenants",
         &token,
@@ -931,7 +812,8 @@ async fn sandbox_service_in_a_browser_from_login_to_a_signed_call() {
                 "technical_contact_phone": "+1 202 555 0111", "system_email": "noc@beta.example"}),
     );
     assert_eq!(status, 201, "{tenant}");
-    let (status, user) = service.api(
+    let (status, user) = api(
+        &service,
         "POST",
         "/api/v1/users",
         &token,

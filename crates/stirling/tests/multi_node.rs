@@ -11,18 +11,18 @@
 
 #![allow(clippy::panic, clippy::unwrap_used)] // Test code: a panic is a failed test.
 
+mod support;
+
 use std::collections::BTreeMap;
-use std::io::{BufRead as _, BufReader, Read as _, Write as _};
-use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, mpsc};
+use std::sync::{Arc, mpsc};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use sqlx::{Connection as _, Row as _};
-use stirling_test::{free_port, headers, sipp};
+use stirling_test::{headers, sipp};
+use support::service::Service;
 
 /// Loopback only: tests never reach beyond this machine.
 const PG_ADMIN_URL: &str = "postgres://root@127.0.0.1:5432/test";
@@ -148,105 +148,57 @@ impl Drop for Cluster {
     }
 }
 
-/// A running `stirling serve --sandbox`; killed (SIGKILL) when dropped.
+/// A running `stirling serve --sandbox` of the cluster; killed (SIGKILL) when dropped.
 struct Node {
     name: &'static str,
-    child: Child,
-    log: Arc<Mutex<String>>,
-    sip: SocketAddr,
-    sandbox: SocketAddr,
+    service: Service,
     _dir: tempfile::TempDir,
-}
-
-impl Drop for Node {
-    fn drop(&mut self) {
-        self.kill();
-    }
 }
 
 impl Node {
     fn start(cluster: &Cluster, name: &'static str) -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let port = || {
-            TcpListener::bind("127.0.0.1:0")
-                .unwrap()
-                .local_addr()
-                .unwrap()
-                .port()
-        };
-        let sip = SocketAddr::from(([127, 0, 0, 1], free_port()));
-        let sandbox = SocketAddr::from(([127, 0, 0, 1], port()));
-        let mut child = Command::new(env!("CARGO_BIN_EXE_stirling"))
-            .args(["serve", "--sandbox"])
-            .current_dir(dir.path())
-            .env(
-                "STIRLING_STORE__URL",
-                cluster.url(&cluster.application(name)),
-            )
-            .env("STIRLING_MASTER_KEY", MASTER_KEY)
-            .env("STIRLING_HTTP__LISTEN", format!("127.0.0.1:{}", port()))
-            .env(
-                "STIRLING_REPOSITORY__HTTPS_LISTEN",
-                format!("127.0.0.1:{}", port()),
-            )
-            .env("STIRLING_EMBEDDED_SANDBOX__LISTEN", sandbox.to_string())
-            .env(
-                "STIRLING_EMBEDDED_SANDBOX__STATE_DIR",
-                cluster.state_dir.path(),
-            )
-            .env(
-                "STIRLING_EMBEDDED_SANDBOX__CERTIFICATE_VALIDITY_SECS",
-                VALIDITY_SECS.to_string(),
-            )
-            .env(
-                "STIRLING_RENEWAL__RENEW_AFTER_FRACTION",
-                RENEW_AFTER_FRACTION.to_string(),
-            )
-            .env(
-                "STIRLING_RENEWAL__CHECK_INTERVAL_SECS",
-                CHECK_INTERVAL_SECS.to_string(),
-            )
-            .env("STIRLING_SIP__UDP", sip.to_string())
-            .env("STIRLING_SIP__TCP", sip.to_string())
-            .env("STIRLING_LOG__FILTER", "info,sqlx=warn")
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let log = Arc::new(Mutex::new(String::new()));
-        let stderr = child.stderr.take().unwrap();
-        let sink = log.clone();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                let mut log = sink.lock().unwrap();
-                log.push_str(&line);
-                log.push('\n');
-            }
-        });
+        let service = Service::start(
+            dir.path(),
+            &[
+                (
+                    "STIRLING_STORE__URL",
+                    cluster.url(&cluster.application(name)),
+                ),
+                ("STIRLING_MASTER_KEY", MASTER_KEY.to_owned()),
+                (
+                    "STIRLING_EMBEDDED_SANDBOX__STATE_DIR",
+                    cluster.state_dir.path().display().to_string(),
+                ),
+                (
+                    "STIRLING_EMBEDDED_SANDBOX__CERTIFICATE_VALIDITY_SECS",
+                    VALIDITY_SECS.to_string(),
+                ),
+                (
+                    "STIRLING_RENEWAL__RENEW_AFTER_FRACTION",
+                    RENEW_AFTER_FRACTION.to_string(),
+                ),
+                (
+                    "STIRLING_RENEWAL__CHECK_INTERVAL_SECS",
+                    CHECK_INTERVAL_SECS.to_string(),
+                ),
+            ],
+        );
         Self {
             name,
-            child,
-            log,
-            sip,
-            sandbox,
+            service,
             _dir: dir,
         }
     }
 
     /// SIGKILL: no shutdown, the store connections just drop.
     fn kill(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        self.service.kill();
     }
 
     /// How many log lines contain `text`.
     fn count(&self, text: &str) -> usize {
-        self.log
-            .lock()
-            .unwrap()
-            .lines()
-            .filter(|l| l.contains(text))
-            .count()
+        self.service.count(text)
     }
 
     /// Renewals this node completed, by its log.
@@ -256,22 +208,18 @@ impl Node {
 
     /// Waits until `times` log lines contain `text`.
     fn wait_for(&self, text: &str, times: usize) {
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while self.count(text) < times {
-            assert!(
-                Instant::now() < deadline,
-                "node {}: not {times} {text:?} in the log:\n{}",
-                self.name,
-                self.log.lock().unwrap()
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        self.service.wait_for_times(text, times);
     }
 
     /// Signs one call with sipp over UDP; the Identity header it got, if any.
     fn sign(&self) -> Option<String> {
         let scenario = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/sipp/sign.xml");
-        let run = sipp(&scenario, self.sip, "u1", &[("orig", "+12155550121")]);
+        let run = sipp(
+            &scenario,
+            self.service.sip,
+            "u1",
+            &[("orig", "+12155550121")],
+        );
         assert!(run.success, "node {}:\n{}", self.name, run.log);
         headers(&run.received("SIP/2.0 302"), "Identity").pop()
     }
@@ -292,30 +240,20 @@ impl Node {
         }
     }
 
-    /// One HTTP/1.1 request to this node's embedded sandbox (its admin router); the response.
+    /// One request to this node's embedded sandbox admin router, which must succeed; the body.
     fn sandbox_request(&self, method: &str, path: &str, body: &str) -> String {
-        let mut stream = TcpStream::connect(self.sandbox).unwrap();
-        write!(
-            stream,
-            "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\
-             Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
-            body.len()
-        )
-        .unwrap();
-        let mut response = String::new();
-        stream.read_to_string(&mut response).unwrap();
+        let (status, response) = self.service.sandbox_request(method, path, body);
         assert!(
-            response.starts_with("HTTP/1.1 2"),
-            "{method} {path}: {response}"
+            (200..300).contains(&status),
+            "{method} {path}: {status} {response}"
         );
         response
     }
 
     /// Requests its sandbox received at `route` so far.
     fn sandbox_requests(&self, route: &str) -> u64 {
-        let response = self.sandbox_request("GET", "/sandbox/requests", "");
-        let (_, body) = response.split_once("\r\n\r\n").unwrap();
-        let counts: BTreeMap<String, u64> = serde_json::from_str(body).unwrap();
+        let body = self.sandbox_request("GET", "/sandbox/requests", "");
+        let counts: BTreeMap<String, u64> = serde_json::from_str(&body).unwrap();
         counts.get(route).copied().unwrap_or(0)
     }
 }

@@ -1,8 +1,11 @@
-//! The call path fixture shared by the SIP front and ATIS API tests: a test PKI, a real HTTPS
-//! x5u server serving its chain on loopback, a verifier trusting its root, and a one-tenant
-//! directory signing with its leaf.
+//! Fixtures shared by the stirling integration tests: here the call path (a test PKI, a real
+//! HTTPS x5u server serving its chain on loopback, a verifier trusting its root, and a
+//! one-tenant directory signing with its leaf); in [`service`] the `stirling serve --sandbox`
+//! process.
 
 #![allow(dead_code, unreachable_pub)] // Each test file uses part of it, through `mod support`.
+
+pub mod service;
 
 use std::collections::HashMap;
 use std::sync::Arc;
