@@ -2,177 +2,19 @@
 //! Issuance against the sandbox STI-PA and STI-CA, served in-process on 127.0.0.1, with a
 //! SQLite store in a temporary directory (one case also on PostgreSQL at 127.0.0.1:5432).
 
+mod support;
+
 use std::sync::Arc;
 
 use passport::UnixTime;
 use pki::TrustAnchors;
-use sandbox::{FaultTarget, Faults, Sandbox, SandboxConfig, Seed};
-use sqlx::Connection as _;
-use sti::{
-    AcmeClient, AcmeConfig, Clock, DangerousAcmeConfig, DangerousStiPaConfig, DangerousX5uConfig,
-    FingerprintInput, StiPaClient, StiPaConfig, SystemClock, X5uConfig, X5uFetcher,
-};
-use stirling::entry::EntryForm;
-use stirling::lifecycle::issuance::{IssuanceDeps, SelfCheck, Step, issue_certificate};
-use stirling::secrets::{MasterKey, SecretString};
-use stirling::store::{CertificateId, EventOutcome, NewTenant, Store, TenantId, VersionState};
+use sandbox::{FaultTarget, Faults};
+use sti::{Clock, DangerousX5uConfig, SystemClock, X5uConfig, X5uFetcher};
+use stirling::lifecycle::issuance::{SelfCheck, Step, issue_certificate};
+use stirling::store::{Backend, CertificateId, EventOutcome, Store, TenantId, VersionState};
 use stirling::verification::TrustedSigner;
+use support::lifecycle::{Running, TestStore, deps, entry, start_sandbox, start_sandbox_with};
 use tokio::task::JoinHandle;
-
-/// Loopback only: tests never reach beyond this machine.
-const PG_ADMIN_URL: &str = "postgres://root@127.0.0.1:5432/test";
-
-/// The sandbox served on an ephemeral loopback port.
-struct Running {
-    base: String,
-    sandbox: Sandbox,
-    server: JoinHandle<()>,
-    _dir: tempfile::TempDir,
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        self.server.abort();
-    }
-}
-
-async fn start_sandbox() -> Running {
-    start_sandbox_with(None).await
-}
-
-/// The sandbox, requiring external account binding with `eab` when given.
-async fn start_sandbox_with(eab: Option<sandbox::ExternalAccountKey>) -> Running {
-    let dir = tempfile::tempdir().unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let mut config = SandboxConfig::new(base.clone());
-    config.external_account = eab;
-    let sandbox = Sandbox::open(dir.path(), config, &Seed::demo()).unwrap();
-    let app = sandbox::router(sandbox.clone());
-    let server = tokio::spawn(async move {
-        axum::serve(listener, app).await.unwrap();
-    });
-    Running {
-        base,
-        sandbox,
-        server,
-        _dir: dir,
-    }
-}
-
-async fn deps(running: &Running) -> IssuanceDeps {
-    let sti_pa = StiPaClient::new(&StiPaConfig {
-        danger: DangerousStiPaConfig { allow_http: true },
-        ..StiPaConfig::new(running.base.parse().unwrap())
-    })
-    .unwrap();
-    let acme = AcmeClient::connect(AcmeConfig {
-        danger: DangerousAcmeConfig { allow_http: true },
-        ..AcmeConfig::new(format!("{}/acme/directory", running.base))
-    })
-    .await
-    .unwrap();
-    IssuanceDeps {
-        sti_pa,
-        acme,
-        fingerprint_input: FingerprintInput::SpkiDer,
-        clock: Arc::new(SystemClock),
-        self_check: None,
-        external_account: None,
-    }
-}
-
-/// A migrated store; the guard keeps the SQLite directory or drops the PostgreSQL schema.
-struct TestStore {
-    store: Store,
-    schema: Option<String>,
-    _dir: Option<tempfile::TempDir>,
-}
-
-impl TestStore {
-    async fn sqlite() -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}?mode=rwc", dir.path().join("t.db").display());
-        Self {
-            store: connect(&url).await,
-            schema: None,
-            _dir: Some(dir),
-        }
-    }
-
-    async fn postgres() -> Self {
-        sqlx::any::install_default_drivers();
-        let schema = format!("t_{}", uuid::Uuid::new_v4().simple());
-        let mut admin = sqlx::AnyConnection::connect(PG_ADMIN_URL)
-            .await
-            .unwrap_or_else(|e| {
-                panic!("PostgreSQL at {PG_ADMIN_URL} (run scripts/test to start it): {e}")
-            });
-        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
-            .execute(&mut admin)
-            .await
-            .unwrap();
-        admin.close().await.unwrap();
-        let url = format!("{PG_ADMIN_URL}?options[search_path]={schema}");
-        Self {
-            store: connect(&url).await,
-            schema: Some(schema),
-            _dir: None,
-        }
-    }
-
-    async fn cleanup(self) {
-        self.store.close().await;
-        if let Some(schema) = self.schema {
-            let mut admin = sqlx::AnyConnection::connect(PG_ADMIN_URL).await.unwrap();
-            sqlx::query(sqlx::AssertSqlSafe(format!("DROP SCHEMA {schema} CASCADE")))
-                .execute(&mut admin)
-                .await
-                .unwrap();
-            admin.close().await.unwrap();
-        }
-    }
-}
-
-async fn connect(url: &str) -> Store {
-    let key = Arc::new(MasterKey::from_bytes(&[7u8; 32]).unwrap());
-    let store = Store::connect(url, 5, key).await.unwrap();
-    store.migrate().await.unwrap();
-    store
-}
-
-/// A tenant with one entry for the sandbox's demo account (SPC 1234, user `sandbox`).
-async fn entry(store: &Store, password: &str) -> (TenantId, CertificateId) {
-    let now = SystemClock.now();
-    let tenant = store
-        .create_tenant(
-            &NewTenant {
-                name: "acme".into(),
-                company: "Acme Telecom".into(),
-                technical_contact_name: "Ada Ops".into(),
-                technical_contact_phone: "+12025550100".into(),
-                system_email: "noc@acme.example".into(),
-            },
-            now,
-        )
-        .await
-        .unwrap();
-    let valid = EntryForm {
-        name: "Main".into(),
-        spid: "1234".into(),
-        sti_pa_account_id: "1234".into(),
-        sti_pa_user_id: "sandbox".into(),
-        sti_pa_password: SecretString::new(password.into()),
-        environment: "sandbox".into(),
-    }
-    .validate()
-    .unwrap();
-    let cert = store
-        .create_certificate(&tenant.id, &valid, now)
-        .await
-        .unwrap();
-    (tenant.id, cert.id)
-}
 
 /// The steps of the entry's events, oldest first, as (step, outcome).
 async fn events(store: &Store, tenant: &TenantId, cert: &CertificateId) -> Vec<(String, String)> {
@@ -304,7 +146,7 @@ async fn happy_path(store: &Store, running: &Running) {
 #[tokio::test]
 async fn issues_an_active_version_that_validates_and_records_every_step() {
     let running = start_sandbox().await;
-    let db = TestStore::sqlite().await;
+    let db = TestStore::new(Backend::Sqlite).await;
     happy_path(&db.store, &running).await;
     db.cleanup().await;
 }
@@ -312,7 +154,7 @@ async fn issues_an_active_version_that_validates_and_records_every_step() {
 #[tokio::test]
 async fn issues_on_postgres_too() {
     let running = start_sandbox().await;
-    let db = TestStore::postgres().await;
+    let db = TestStore::new(Backend::Postgres).await;
     let store = db.store.clone();
     let outcome = tokio::spawn(async move { happy_path(&store, &running).await }).await;
     db.cleanup().await;
@@ -324,7 +166,7 @@ async fn issues_on_postgres_too() {
 #[tokio::test]
 async fn second_issuance_reuses_the_acme_account_and_retires_the_old_version() {
     let running = start_sandbox().await;
-    let db = TestStore::sqlite().await;
+    let db = TestStore::new(Backend::Sqlite).await;
     let store = &db.store;
     let deps = deps(&running).await;
     let (tenant, cert) = entry(store, "sandbox").await;
@@ -374,7 +216,7 @@ async fn second_issuance_reuses_the_acme_account_and_retires_the_old_version() {
 #[tokio::test]
 async fn wrong_password_fails_at_login_once_and_stores_no_version() {
     let running = start_sandbox().await;
-    let db = TestStore::sqlite().await;
+    let db = TestStore::new(Backend::Sqlite).await;
     let store = &db.store;
     let deps = deps(&running).await;
     let (tenant, cert) = entry(store, "not-the-password").await;
@@ -426,7 +268,7 @@ async fn wrong_password_fails_at_login_once_and_stores_no_version() {
 #[tokio::test]
 async fn ca_failure_is_a_typed_failure_at_the_acme_step_and_activates_nothing() {
     let running = start_sandbox().await;
-    let db = TestStore::sqlite().await;
+    let db = TestStore::new(Backend::Sqlite).await;
     let store = &db.store;
     let deps = deps(&running).await;
     let (tenant, cert) = entry(store, "sandbox").await;
@@ -461,7 +303,7 @@ async fn ca_failure_is_a_typed_failure_at_the_acme_step_and_activates_nothing() 
 #[tokio::test]
 async fn expired_tokens_fail_the_order_and_activate_nothing() {
     let running = start_sandbox().await;
-    let db = TestStore::sqlite().await;
+    let db = TestStore::new(Backend::Sqlite).await;
     let store = &db.store;
     let deps = deps(&running).await;
     let (tenant, cert) = entry(store, "sandbox").await;
@@ -495,7 +337,7 @@ async fn expired_tokens_fail_the_order_and_activate_nothing() {
 #[tokio::test]
 async fn a_failed_self_check_leaves_the_version_pending_and_the_old_one_active() {
     let running = start_sandbox().await;
-    let db = TestStore::sqlite().await;
+    let db = TestStore::new(Backend::Sqlite).await;
     let store = &db.store;
     let repository = repository(store).await;
     let (tenant, cert) = entry(store, "sandbox").await;
@@ -529,12 +371,14 @@ async fn a_failed_self_check_leaves_the_version_pending_and_the_old_one_active()
 #[tokio::test]
 async fn a_ca_requiring_external_account_binding_gets_it_from_the_environment() {
     let mac = b"0123456789abcdef0123456789abcdef".to_vec();
-    let running = start_sandbox_with(Some(sandbox::ExternalAccountKey {
-        kid: "stirling-eab".into(),
-        secret_hmac_key: mac.clone(),
-    }))
+    let running = start_sandbox_with(|config| {
+        config.external_account = Some(sandbox::ExternalAccountKey {
+            kid: "stirling-eab".into(),
+            secret_hmac_key: mac.clone(),
+        });
+    })
     .await;
-    let db = TestStore::sqlite().await;
+    let db = TestStore::new(Backend::Sqlite).await;
     let store = &db.store;
     let (tenant, cert) = entry(store, "sandbox").await;
 

@@ -4,32 +4,24 @@
 //! (and, where the case is about the store, a fresh PostgreSQL schema at 127.0.0.1:5432), and
 //! for the kill cases a real `stirling issue-once` process that is SIGKILLed mid-flow.
 
+mod support;
+
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::Arc;
 use std::time::Duration;
 
 use base64::Engine as _;
-use sandbox::{Faults, Sandbox, SandboxConfig, Seed};
+use sandbox::{Faults, Sandbox};
 use sqlx::Connection as _;
-use sti::{
-    AcmeClient, AcmeConfig, Clock, DangerousAcmeConfig, DangerousStiPaConfig, FingerprintInput,
-    StiPaClient, StiPaConfig, SystemClock,
-};
-use stirling::entry::EntryForm;
-use stirling::lifecycle::issuance::{IssuanceDeps, Step, issue_certificate};
-use stirling::secrets::{MasterKey, SecretString};
+use stirling::lifecycle::issuance::{Step, issue_certificate};
 use stirling::store::{
-    Backend, CertificateId, CertificateVersion, EventOutcome, NewTenant, Store, TenantId,
-    VersionState,
+    Backend, CertificateId, CertificateVersion, EventOutcome, Store, TenantId, VersionState,
 };
-use tokio::task::JoinHandle;
+use support::lifecycle::{
+    MASTER_KEY, Running, TestStore, connect, deps, deps_with, entry, start_sandbox,
+};
 
-/// Loopback only: tests never reach beyond this machine.
-const PG_ADMIN_URL: &str = "postgres://root@127.0.0.1:5432/test";
-/// The master key of every test store (the `issue-once` process reads it from a file).
-const MASTER_KEY: [u8; 32] = [7u8; 32];
 /// Long enough that a held request is still waiting whenever the test looks.
 const HOLD_MS: u64 = 600_000;
 /// The sandbox routes the kill cases hold.
@@ -735,129 +727,6 @@ async fn count_events(
 // ---------------------------------------------------------------------------------------------
 // The sandbox, the store and what the cases assert.
 
-/// The sandbox served on an ephemeral loopback port.
-struct Running {
-    base: String,
-    sandbox: Sandbox,
-    server: JoinHandle<()>,
-    _dir: tempfile::TempDir,
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        self.server.abort();
-    }
-}
-
-async fn start_sandbox() -> Running {
-    let dir = tempfile::tempdir().unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let sandbox =
-        Sandbox::open(dir.path(), SandboxConfig::new(base.clone()), &Seed::demo()).unwrap();
-    let app = sandbox::router(sandbox.clone()).merge(sandbox::admin_router(sandbox.clone()));
-    let server = tokio::spawn(async move {
-        axum::serve(listener, app).await.unwrap();
-    });
-    Running {
-        base,
-        sandbox,
-        server,
-        _dir: dir,
-    }
-}
-
-async fn deps(running: &Running) -> IssuanceDeps {
-    deps_with(running, &running.base, |_| {}).await
-}
-
-/// Deps with the STI-PA at `sti_pa_base` and the ACME config adjusted by `acme`.
-async fn deps_with(
-    running: &Running,
-    sti_pa_base: &str,
-    acme: impl FnOnce(&mut AcmeConfig),
-) -> IssuanceDeps {
-    let sti_pa = StiPaClient::new(&StiPaConfig {
-        danger: DangerousStiPaConfig { allow_http: true },
-        ..StiPaConfig::new(sti_pa_base.parse().unwrap())
-    })
-    .unwrap();
-    let mut config = AcmeConfig {
-        danger: DangerousAcmeConfig { allow_http: true },
-        ..AcmeConfig::new(format!("{}/acme/directory", running.base))
-    };
-    acme(&mut config);
-    IssuanceDeps {
-        sti_pa,
-        acme: AcmeClient::connect(config).await.unwrap(),
-        fingerprint_input: FingerprintInput::SpkiDer,
-        clock: Arc::new(SystemClock),
-        self_check: None,
-        external_account: None,
-    }
-}
-
-/// A migrated store; the guard keeps the SQLite directory or drops the PostgreSQL schema.
-struct TestStore {
-    store: Store,
-    url: String,
-    schema: Option<String>,
-    _dir: Option<tempfile::TempDir>,
-}
-
-impl TestStore {
-    async fn new(backend: Backend) -> Self {
-        sqlx::any::install_default_drivers();
-        let (url, schema, dir) = match backend {
-            Backend::Sqlite => {
-                let dir = tempfile::tempdir().unwrap();
-                let url = format!("sqlite://{}?mode=rwc", dir.path().join("t.db").display());
-                (url, None, Some(dir))
-            }
-            Backend::Postgres => {
-                let schema = format!("t_{}", uuid::Uuid::new_v4().simple());
-                let mut admin = sqlx::AnyConnection::connect(PG_ADMIN_URL)
-                    .await
-                    .unwrap_or_else(|e| {
-                        panic!("PostgreSQL at {PG_ADMIN_URL} (run scripts/test to start it): {e}")
-                    });
-                sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
-                    .execute(&mut admin)
-                    .await
-                    .unwrap();
-                admin.close().await.unwrap();
-                let url = format!("{PG_ADMIN_URL}?options[search_path]={schema}");
-                (url, Some(schema), None)
-            }
-        };
-        Self {
-            store: connect(&url).await,
-            url,
-            schema,
-            _dir: dir,
-        }
-    }
-
-    async fn cleanup(self) {
-        self.store.close().await;
-        if let Some(schema) = self.schema {
-            let mut admin = sqlx::AnyConnection::connect(PG_ADMIN_URL).await.unwrap();
-            sqlx::query(sqlx::AssertSqlSafe(format!("DROP SCHEMA {schema} CASCADE")))
-                .execute(&mut admin)
-                .await
-                .unwrap();
-            admin.close().await.unwrap();
-        }
-    }
-}
-
-async fn connect(url: &str) -> Store {
-    let key = Arc::new(MasterKey::from_bytes(&MASTER_KEY).unwrap());
-    let store = Store::connect(url, 5, key).await.unwrap();
-    store.migrate().await.unwrap();
-    store
-}
-
 /// A 2 MiB tmpfs on a temporary directory, unmounted on drop.
 struct SmallDisk {
     path: PathBuf,
@@ -910,38 +779,6 @@ impl Drop for SmallDisk {
 }
 
 /// A tenant with one entry for the sandbox's demo account (SPC 1234, user `sandbox`).
-async fn entry(store: &Store, password: &str) -> (TenantId, CertificateId) {
-    let now = SystemClock.now();
-    let tenant = store
-        .create_tenant(
-            &NewTenant {
-                name: "acme".into(),
-                company: "Acme Telecom".into(),
-                technical_contact_name: "Ada Ops".into(),
-                technical_contact_phone: "+12025550100".into(),
-                system_email: "noc@acme.example".into(),
-            },
-            now,
-        )
-        .await
-        .unwrap();
-    let valid = EntryForm {
-        name: "Main".into(),
-        spid: "1234".into(),
-        sti_pa_account_id: "1234".into(),
-        sti_pa_user_id: "sandbox".into(),
-        sti_pa_password: SecretString::new(password.into()),
-        environment: "sandbox".into(),
-    }
-    .validate()
-    .unwrap();
-    let cert = store
-        .create_certificate(&tenant.id, &valid, now)
-        .await
-        .unwrap();
-    (tenant.id, cert.id)
-}
-
 async fn active(
     store: &Store,
     tenant: &TenantId,

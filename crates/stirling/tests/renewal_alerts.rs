@@ -5,22 +5,24 @@
 
 #![allow(clippy::panic, clippy::unwrap_used)] // Test code: a panic is a failed test.
 
+mod support;
+
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use sandbox::{Sandbox, SandboxConfig, Seed};
 use sti::{
-    AcmeConfig, Clock, DangerousAcmeConfig, DangerousStiPaConfig, FingerprintInput, StiPaClient,
-    StiPaConfig, SystemClock,
+    AcmeConfig, Clock as _, DangerousAcmeConfig, DangerousStiPaConfig, FingerprintInput,
+    StiPaClient, StiPaConfig, SystemClock,
 };
-use stirling::entry::{EntryForm, Environment, StiPaPassword};
+use stirling::entry::{Environment, StiPaPassword};
 use stirling::lifecycle::alert::{Mailer, SmtpConfig, SmtpSecurity};
 use stirling::lifecycle::renewal::RenewalPolicy;
 use stirling::lifecycle::scheduler::{Alerts, Issuer, RenewNow, Scheduler};
-use stirling::secrets::{MasterKey, SecretString};
-use stirling::store::{CertificateId, NewTenant, Store, TenantId, VersionState};
+use stirling::secrets::SecretString;
+use stirling::store::{Backend, CertificateId, Store, TenantId, VersionState};
 use stirling_test::SmtpSink;
+use support::lifecycle::{TestStore, entry, start_sandbox};
 use tokio::sync::Notify;
 
 /// The sandbox STI-PA's login route, as its request counter names it.
@@ -36,57 +38,11 @@ async fn until<F: std::future::Future<Output = bool>>(what: &str, mut check: imp
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn refused_credentials_are_mailed_once_then_fixed_entries_recover() {
-    // The sandbox STI-PA and STI-CA on an ephemeral loopback port.
-    let sandbox_dir = tempfile::tempdir().unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let sandbox = Sandbox::open(
-        sandbox_dir.path(),
-        SandboxConfig::new(base.clone()),
-        &Seed::demo(),
-    )
-    .unwrap();
-    let app = sandbox::router(sandbox.clone());
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}?mode=rwc", dir.path().join("s.db").display());
-    let store = Store::connect(
-        &url,
-        4,
-        Arc::new(MasterKey::from_bytes(&[3u8; 32]).unwrap()),
-    )
-    .await
-    .unwrap();
-    store.migrate().await.unwrap();
-    let now = SystemClock.now();
-    let tenant = store
-        .create_tenant(
-            &NewTenant {
-                name: "acme".into(),
-                company: "Acme Telecom".into(),
-                technical_contact_name: "Ada Ops".into(),
-                technical_contact_phone: "+12025550100".into(),
-                system_email: "noc@acme.example".into(),
-            },
-            now,
-        )
-        .await
-        .unwrap();
-    let entry = EntryForm {
-        name: "Main".into(),
-        spid: "1234".into(),
-        sti_pa_account_id: "1234".into(),
-        sti_pa_user_id: "sandbox".into(),
-        sti_pa_password: SecretString::new("wrong password".into()),
-        environment: "sandbox".into(),
-    }
-    .validate()
-    .unwrap();
-    let cert = store
-        .create_certificate(&tenant.id, &entry, now)
-        .await
-        .unwrap();
+    let running = start_sandbox().await;
+    let (sandbox, base) = (&running.sandbox, &running.base);
+    let db = TestStore::new(Backend::Sqlite).await;
+    let store = &db.store;
+    let (tenant, cert) = entry(store, "wrong password").await;
 
     let sink = SmtpSink::start().await;
     let mailer = Mailer::new(&SmtpConfig {
@@ -156,7 +112,7 @@ async fn refused_credentials_are_mailed_once_then_fixed_entries_recover() {
     assert_eq!(sink.received().len(), 1);
     assert!(
         store
-            .active_version(&tenant.id, &cert.id)
+            .active_version(&tenant, &cert)
             .await
             .unwrap()
             .is_none()
@@ -165,10 +121,10 @@ async fn refused_credentials_are_mailed_once_then_fixed_entries_recover() {
     // The operator corrects the password: the next look issues, and a recovery mail follows.
     let fixed = StiPaPassword::parse(SecretString::new("sandbox".into())).unwrap();
     store
-        .set_certificate_password(&tenant.id, &cert.id, &fixed, SystemClock.now())
+        .set_certificate_password(&tenant, &cert, &fixed, SystemClock.now())
         .await
         .unwrap();
-    let first = active(&store, &tenant.id, &cert.id).await;
+    let first = active(store, &tenant, &cert).await;
     until("the recovery mail", || async { sink.received().len() == 2 }).await;
     let recovered = &sink.received()[1];
     assert!(
@@ -180,16 +136,16 @@ async fn refused_credentials_are_mailed_once_then_fixed_entries_recover() {
     );
 
     // Renew now: a new version although the first is far from due.
-    renew_now.request(&tenant.id, &cert.id).unwrap();
+    renew_now.request(&tenant, &cert).unwrap();
     until("the renewed version", || async {
         store
-            .active_version(&tenant.id, &cert.id)
+            .active_version(&tenant, &cert)
             .await
             .unwrap()
             .is_some_and(|v| v.id != first)
     })
     .await;
-    let versions = store.list_versions(&tenant.id, &cert.id).await.unwrap();
+    let versions = store.list_versions(&tenant, &cert).await.unwrap();
     assert_eq!(versions.len(), 2);
     assert_eq!(
         versions

@@ -5,6 +5,7 @@
 
 #![allow(dead_code, unreachable_pub)] // Each test file uses part of it, through `mod support`.
 
+pub mod lifecycle;
 pub mod service;
 
 use std::collections::HashMap;
