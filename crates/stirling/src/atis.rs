@@ -10,20 +10,24 @@
 //! follow vermouth (the exact ATIS list is unconfirmed): `SVC4000` missing parameter,
 //! `SVC4001` invalid parameter value, `SVC4005` no certificate to sign with.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Instant;
 
-use axum::extract::State;
+use axum::body::Bytes;
+use axum::extract::{ConnectInfo, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
-use axum::{Extension, Json, Router};
-use passport::{Attestation, TelephoneNumber, UnixTime};
+use axum::{Extension, Router};
+use passport::{Attestation, TelephoneNumber, UnixTime, Verstat};
 use serde_json::{Value, json};
 use sti::Clock;
 
 use crate::directory::DirectoryHolder;
+use crate::message_log::{LoggedChain, MessageLog, MessageRecord};
 use crate::signing::{self, SigningError, SigningRequest};
-use crate::store::TenantScope;
+use crate::store::{CallResult, MessageTransport, Service, TenantId, TenantScope, VersionId};
 use crate::verification::{CallParties, Verifier};
 
 /// What both endpoints work with: the call path shared with the SIP front.
@@ -37,6 +41,8 @@ pub struct CallPath {
     pub clock: Arc<dyn Clock>,
     /// How far `iat` / `time` may be from our clock, seconds.
     pub freshness_secs: u64,
+    /// Where every request and answer is logged, as for SIP.
+    pub log: Option<MessageLog>,
 }
 
 impl std::fmt::Debug for CallPath {
@@ -81,17 +87,6 @@ impl ServiceException {
             text: "Invalid parameter value: %1 (%2)",
             variables: vec![parameter.to_owned(), why.into()],
         }
-    }
-}
-
-impl IntoResponse for ServiceException {
-    fn into_response(self) -> Response {
-        let body = json!({"requestError": {"serviceException": {
-            "messageId": self.message_id,
-            "text": self.text,
-            "variables": self.variables,
-        }}});
-        (self.status, Json(body)).into_response()
     }
 }
 
@@ -229,15 +224,74 @@ fn tenant_of(scope: &TenantScope) -> Result<&crate::store::TenantId, ServiceExce
     })
 }
 
+/// What a handler learnt about a call, for the SIP Messages log.
+#[derive(Default)]
+struct CallNote {
+    tenant: Option<TenantId>,
+    result: Option<CallResult>,
+    from_tn: Option<TelephoneNumber>,
+    to_tn: Option<TelephoneNumber>,
+    attestation: Option<Attestation>,
+    verstat: Option<Verstat>,
+    reason: Option<String>,
+    version: Option<VersionId>,
+    x5u: Option<String>,
+    chain: Option<LoggedChain>,
+}
+
+/// An answer: its status and JSON body.
+type Answer = (StatusCode, Value);
+
+impl From<ServiceException> for Answer {
+    fn from(e: ServiceException) -> Self {
+        let body = json!({"requestError": {"serviceException": {
+            "messageId": e.message_id,
+            "text": e.text,
+            "variables": e.variables,
+        }}});
+        (e.status, body)
+    }
+}
+
 /// `POST /stir/v1/signing`.
 async fn signing(
     State(calls): State<CallPath>,
     Extension(scope): Extension<TenantScope>,
-    body: Result<Json<Value>, axum::extract::rejection::JsonRejection>,
-) -> Result<Response, ServiceException> {
-    let Json(body) = body.map_err(|e| ServiceException::invalid("body", e.body_text()))?;
-    let tenant = tenant_of(&scope)?;
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
+    body: Bytes,
+) -> Response {
+    let started = Instant::now();
+    let received_at = calls.clock.now();
+    let mut note = CallNote::default();
+    let answer = sign(&calls, &scope, &body, &mut note).unwrap_or_else(Answer::from);
+    finish(
+        &calls,
+        Service::Signing,
+        peer,
+        received_at,
+        started,
+        body,
+        answer,
+        note,
+    )
+}
+
+fn sign(
+    calls: &CallPath,
+    scope: &TenantScope,
+    body: &[u8],
+    note: &mut CallNote,
+) -> Result<Answer, ServiceException> {
+    let body: Value = serde_json::from_slice(body)
+        .map_err(|e| ServiceException::invalid("body", e.to_string()))?;
+    let tenant = tenant_of(scope)?;
+    note.tenant = Some(tenant.clone());
     let req = parse_signing(&body)?;
+    note.from_tn = TelephoneNumber::canonicalize(&req.orig).ok();
+    note.to_tn = req
+        .dest
+        .iter()
+        .find_map(|tn| TelephoneNumber::canonicalize(tn).ok());
     let directory = calls.directory.current();
     let signer = directory
         .tenant(tenant)
@@ -265,7 +319,13 @@ async fn signing(
         calls.freshness_secs,
     ) {
         Ok(identity) => {
-            Ok(Json(json!({"signingResponse": {"identity": identity}})).into_response())
+            note.result = Some(CallResult::Signed);
+            note.attestation = Some(req.attest);
+            note.version = Some(signer.version.clone());
+            Ok((
+                StatusCode::OK,
+                json!({"signingResponse": {"identity": identity}}),
+            ))
         }
         Err(SigningError::CallingNumber(e)) => {
             Err(ServiceException::invalid("orig.tn", e.to_string()))
@@ -276,11 +336,11 @@ async fn signing(
         Err(SigningError::NoCalledNumber) => Err(ServiceException::missing("dest.tn")),
         Err(SigningError::Passport(e)) => {
             tracing::error!(error = %e, "signing failed");
+            note.result = Some(CallResult::Error);
             Ok((
                 StatusCode::INTERNAL_SERVER_ERROR,
-                Json(json!({"error": "internal", "message": "internal error"})),
-            )
-                .into_response())
+                json!({"error": "internal", "message": "internal error"}),
+            ))
         }
     }
 }
@@ -289,11 +349,43 @@ async fn signing(
 async fn verification(
     State(calls): State<CallPath>,
     Extension(scope): Extension<TenantScope>,
-    body: Result<Json<Value>, axum::extract::rejection::JsonRejection>,
-) -> Result<Response, ServiceException> {
-    let Json(body) = body.map_err(|e| ServiceException::invalid("body", e.body_text()))?;
-    tenant_of(&scope)?;
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
+    body: Bytes,
+) -> Response {
+    let started = Instant::now();
+    let received_at = calls.clock.now();
+    let mut note = CallNote::default();
+    let answer = match verify(&calls, &scope, &body, &mut note).await {
+        Ok(answer) => answer,
+        Err(e) => e.into(),
+    };
+    finish(
+        &calls,
+        Service::Verification,
+        peer,
+        received_at,
+        started,
+        body,
+        answer,
+        note,
+    )
+}
+
+async fn verify(
+    calls: &CallPath,
+    scope: &TenantScope,
+    body: &[u8],
+    note: &mut CallNote,
+) -> Result<Answer, ServiceException> {
+    let body: Value = serde_json::from_slice(body)
+        .map_err(|e| ServiceException::invalid("body", e.to_string()))?;
+    note.tenant = Some(tenant_of(scope)?.clone());
     let req = parse_verification(&body)?;
+    note.from_tn = TelephoneNumber::canonicalize(&req.from).ok();
+    note.to_tn = req
+        .to
+        .iter()
+        .find_map(|tn| TelephoneNumber::canonicalize(tn).ok());
     let now = calls.clock.now().as_secs();
     // The request's own time is checked like a SIP Date header (`standards.md` §2.5).
     if let Some(time) = req.time
@@ -305,37 +397,100 @@ async fn verification(
             window: calls.freshness_secs,
         }
         .sip_failure();
-        return Ok(Json(json!({"verificationResponse": {
-            "verstat": failure.verstat.as_str(),
-            "reasoncode": failure.code,
-            "reasontext": failure.reason,
-            "reasondesc": "the request time is outside the freshness window",
-        }}))
-        .into_response());
+        note.result = Some(CallResult::Failed);
+        note.verstat = Some(failure.verstat);
+        note.reason = Some(failure.reason.to_owned());
+        return Ok((
+            StatusCode::OK,
+            json!({"verificationResponse": {
+                "verstat": failure.verstat.as_str(),
+                "reasoncode": failure.code,
+                "reasontext": failure.reason,
+                "reasondesc": "the request time is outside the freshness window",
+            }}),
+        ));
     }
-    let from = TelephoneNumber::canonicalize(&req.from).ok();
-    let to = req
-        .to
-        .iter()
-        .find_map(|tn| TelephoneNumber::canonicalize(tn).ok());
     let verification = calls
         .verifier
         .verify(
             &[req.identity.as_str()],
             CallParties {
-                orig: from.as_ref(),
-                dest: to.as_ref(),
+                orig: note.from_tn.as_ref(),
+                dest: note.to_tn.as_ref(),
             },
         )
         .await;
+    note.verstat = Some(verification.verstat);
+    note.result = Some(match &verification.failure {
+        None => CallResult::Passed,
+        Some(_) => CallResult::Failed,
+    });
+    if let Some(passport) = &verification.passport {
+        note.x5u = Some(passport.x5u().to_owned());
+        note.attestation = passport.claims().attest;
+    }
+    if let Some(signer) = &verification.signer {
+        note.chain = Some(LoggedChain {
+            fingerprint: *signer.chain().fingerprint(),
+            certificates: signer.certificates().clone(),
+        });
+    }
     let mut response = json!({"verstat": verification.verstat.as_str()});
     if let Some(failure) = &verification.failure {
         let f = failure.sip_failure();
+        note.reason = Some(f.reason.to_owned());
         response["reasoncode"] = json!(f.code);
         response["reasontext"] = json!(f.reason);
         response["reasondesc"] = json!(failure.to_string());
     }
-    Ok(Json(json!({ "verificationResponse": response })).into_response())
+    Ok((StatusCode::OK, json!({ "verificationResponse": response })))
+}
+
+/// Logs the exchange (when a log is attached) and turns the answer into the response.
+#[allow(clippy::too_many_arguments)]
+fn finish(
+    calls: &CallPath,
+    service: Service,
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
+    received_at: UnixTime,
+    started: Instant,
+    request: Bytes,
+    (status, body): Answer,
+    note: CallNote,
+) -> Response {
+    let body = Bytes::from(body.to_string());
+    if let Some(log) = &calls.log {
+        let source = peer.map_or(SocketAddr::from(([0, 0, 0, 0], 0)), |p| (p.0).0);
+        log.record(MessageRecord {
+            received_at,
+            service,
+            transport: MessageTransport::Http,
+            source,
+            tenant_id: note.tenant,
+            sbc_id: None,
+            sbc_name: None,
+            call_id: String::new(),
+            from_tn: note.from_tn,
+            to_tn: note.to_tn,
+            attestation: note.attestation,
+            verstat: note.verstat,
+            result: note.result.unwrap_or(CallResult::Refused),
+            status_code: status.as_u16(),
+            reason: note.reason,
+            certificate_version_id: note.version,
+            x5u: note.x5u,
+            chain: note.chain,
+            latency: started.elapsed(),
+            raw_request: request,
+            raw_response: body.clone(),
+        });
+    }
+    (
+        status,
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        body,
+    )
+        .into_response()
 }
 
 #[cfg(test)]

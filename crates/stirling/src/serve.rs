@@ -203,6 +203,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         verifier: verifier.clone(),
         clock: clock.clone(),
         freshness_secs: config.verification.freshness_secs,
+        log: Some(message_log.clone()),
     };
     let app = router_with_calls(
         AppState {

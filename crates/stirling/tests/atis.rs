@@ -57,6 +57,7 @@ async fn api() -> Api {
         verifier: s.verifier.clone(),
         clock: Arc::new(At(NOW)),
         freshness_secs: 60,
+        log: None,
     };
     let with = |scope: TenantScope| router(calls.clone()).layer(Extension(scope));
     Api {

@@ -138,6 +138,32 @@ fn sandbox_service_issues_its_certificate_then_signs_and_verifies_calls() {
         "{detail}"
     );
 
+    // The HTTP calls are logged too, with their JSON bodies as the raw messages.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let page = json(
+            service.request(
+                "GET",
+                "/api/v1/sip-messages?result=passed",
+                Some(&token),
+                "",
+            ),
+            200,
+        );
+        let http = page["messages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["transport"] == "http");
+        if let Some(message) = http {
+            assert_eq!(message["service"], "verification", "{message}");
+            assert_eq!(message["from_tn"], "12155550121", "{message}");
+            break;
+        }
+        assert!(Instant::now() < deadline, "no HTTP call logged: {page}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+
     // Every call is counted (the SIP Messages log counts as it queues).
     let (_, metrics) = service.request("GET", "/metrics", None, "");
     let signed: u64 = metrics
@@ -148,7 +174,7 @@ fn sandbox_service_issues_its_certificate_then_signs_and_verifies_calls() {
         .unwrap_or_else(|| panic!("{metrics}"));
     assert!(signed >= 2, "{metrics}");
     assert!(
-        metrics.contains("stirling_calls_total{service=\"verification\",result=\"passed\"} 2"),
+        metrics.contains("stirling_calls_total{service=\"verification\",result=\"passed\"} 3"),
         "{metrics}"
     );
 }
