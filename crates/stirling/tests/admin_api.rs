@@ -633,7 +633,16 @@ async fn certificate_lifecycle_through_the_api() {
         "second password"
     );
 
-    // Renew now reaches the scheduler.
+    // Creating and correcting the entry (still without a certificate) asked for issuance at
+    // once; Renew now asks again.
+    let mut queued = Vec::new();
+    while let Ok(request) = w.renew_requests.try_recv() {
+        queued.push(request.certificate);
+    }
+    assert!(
+        !queued.is_empty() && queued.iter().all(|c| c == &id),
+        "{queued:?}"
+    );
     let reply = api(&w.app, Method::POST, &format!("{path}/renew"), op, None).await;
     assert_eq!(reply.status, StatusCode::ACCEPTED);
     let request = w.renew_requests.try_recv().unwrap();

@@ -408,7 +408,11 @@ async fn operator_adds_a_certificate_entry_and_another_tenant_sees_none_of_it() 
         .unwrap();
     let notice = client.find(Locator::Css("p.notice")).await.unwrap();
     assert!(notice.text().await.unwrap().starts_with("Renewal queued"));
+    // The first request came when the entry was created (issuance at once), the next from
+    // the button.
+    let created = app.renew_requests.try_recv().unwrap();
     let request = app.renew_requests.try_recv().unwrap();
+    assert_eq!(created.certificate, request.certificate);
     assert!(detail_url.path().ends_with(request.certificate.as_str()));
     // The scheduler is not part of this test: store what an issuance leaves behind (a version
     // with a real chain, its events) the way the lifecycle does, and look at it in the UI.

@@ -177,10 +177,16 @@ pub async fn create_entry(
             return Err(AppError::Invalid(errors));
         }
     };
-    Ok(state
+    let entry = state
         .store
         .create_certificate(&tenant, &valid, state.clock.now())
-        .await?)
+        .await?;
+    // Issue at once rather than at the scheduler's next look; if the queue is busy, that look
+    // picks the entry up anyway (it has no active version).
+    if let Err(e) = state.renew_now.request(&tenant, &entry.id) {
+        tracing::info!(certificate = %entry.id, error = %e, "issuance waits for the next check");
+    }
+    Ok(entry)
 }
 
 /// An entry as edited: the password may be left blank, which keeps the stored one.
@@ -261,6 +267,13 @@ pub async fn update_entry(
             .store
             .set_certificate_password(&tenant, id, &password, now)
             .await?;
+    }
+    // An entry still without a certificate (e.g. its STI-PA login was refused) is tried again
+    // at once with what was just corrected.
+    if state.store.active_version(&tenant, id).await?.is_none()
+        && let Err(e) = state.renew_now.request(&tenant, id)
+    {
+        tracing::info!(certificate = %id, error = %e, "issuance waits for the next check");
     }
     Ok(entry)
 }
