@@ -69,6 +69,9 @@ impl Transactions {
         match map.get_mut(key) {
             Some(e) if e.state == State::Completed => {
                 e.state = State::Confirmed;
+                // Confirmed absorbs retransmissions without answering: the cached response is
+                // no longer needed for the Timer I wait (thousands of them at high rates).
+                e.response = None;
                 e.acked.notify_one();
                 true
             }
@@ -102,7 +105,9 @@ impl Transactions {
             let state = self.lock().get(&key).map(|e| e.state);
             match state {
                 Some(State::Confirmed) => {
-                    // Timer I absorbs ACK retransmissions; zero on reliable transports.
+                    // Timer I absorbs ACK retransmissions; zero on reliable transports. Nothing
+                    // is sent any more: release the response and the reply handle first.
+                    drop((response, reply, acked));
                     if !reliable {
                         sleep(TIMER_I).await;
                     }
