@@ -191,6 +191,9 @@ impl Scheduler {
         let this = Arc::new(self);
         let mut backoff: HashMap<CertificateId, Backoff> = HashMap::new();
         let mut running: HashSet<CertificateId> = HashSet::new();
+        // "Renew now" for an entry whose attempt is still running: run it once that ends (the
+        // running attempt may have started before what the operator just corrected).
+        let mut requested_again: HashMap<CertificateId, TenantId> = HashMap::new();
         let (done_tx, mut done_rx) = mpsc::channel::<Attempted>(64);
         let slots = Arc::new(Semaphore::new(ATTEMPTS_AT_ONCE));
         let mut ticker = tokio::time::interval(this.check_interval);
@@ -218,10 +221,17 @@ impl Scheduler {
                     if running.insert(request.certificate.clone()) {
                         let failures = backoff.get(&request.certificate).map_or(0, |b| b.failures);
                         spawn_attempt(&this, &slots, request.tenant, request.certificate, true, failures, done_tx.clone());
+                    } else {
+                        requested_again.insert(request.certificate, request.tenant);
                     }
                 }
                 Some(done) = done_rx.recv() => {
                     running.remove(&done.certificate);
+                    if let Some(tenant) = requested_again.remove(&done.certificate) {
+                        running.insert(done.certificate.clone());
+                        let failures = backoff.get(&done.certificate).map_or(0, |b| b.failures);
+                        spawn_attempt(&this, &slots, tenant, done.certificate.clone(), true, failures, done_tx.clone());
+                    }
                     let now = this.clock.now().as_secs();
                     match done.retry {
                         Retry::No => { backoff.remove(&done.certificate); }
