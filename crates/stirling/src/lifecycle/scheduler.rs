@@ -377,7 +377,12 @@ impl Scheduler {
         match outcome {
             Ok(version) => {
                 self.activated.notify_one();
-                tracing::info!(%certificate, version = %version.id, "renewed");
+                // The x5u verifiers will fetch, when this node knows its public base.
+                let x5u = self
+                    .self_check
+                    .get(&environment)
+                    .map(|c| format!("{}{}", c.x5u_base, version.repository_path));
+                tracing::info!(%certificate, version = %version.id, x5u = x5u.as_deref().unwrap_or(&version.repository_path), "renewed");
                 if alerted {
                     self.mail_recovery(tenant, &entry, &version).await;
                 }
