@@ -1222,6 +1222,7 @@ async fn every_response_carries_the_security_headers() {
     }
     // No inline scripts or styles in the pages themselves.
     let home = page(&w.app, "/", Some(&b.cookie)).await.text;
+    assert!(home.contains("<title>Dashboard · Stirling</title>"), "{home}");
     assert!(!home.contains("<style") && !home.contains("style=\"") && !home.contains("<script>"));
 }
 
