@@ -33,6 +33,8 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     /// "Renew now" requests to the renewal scheduler.
     pub renew_now: RenewNow,
+    /// When certificates are renewed, to show the next renewal.
+    pub renewal: crate::lifecycle::renewal::RenewalPolicy,
     /// Login rate limiting and session cookie settings.
     pub auth: Auth,
     /// The SMTP relay of `alerts.smtp`, built once by `serve`; `None` when none is configured.

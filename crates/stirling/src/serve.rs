@@ -149,16 +149,17 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     ));
 
     let (renew_now, renew_requests) = RenewNow::channel();
+    let policy = RenewalPolicy {
+        renew_after_fraction: config.renewal.renew_after_fraction,
+        retry_base: Duration::from_secs(config.renewal.retry_base_secs),
+        retry_max: Duration::from_secs(config.renewal.retry_max_secs),
+    };
     // One relay for the scheduler's alerts and the Account page's SMTP test.
     let mailer = mailer(&config)?;
     let scheduler = Scheduler {
         store: store.clone(),
         issuers: parts.issuers,
-        policy: RenewalPolicy {
-            renew_after_fraction: config.renewal.renew_after_fraction,
-            retry_base: Duration::from_secs(config.renewal.retry_base_secs),
-            retry_max: Duration::from_secs(config.renewal.retry_max_secs),
-        },
+        policy,
         check_interval: Duration::from_secs(config.renewal.check_interval_secs),
         self_check: parts.self_check,
         alerts: mailer.clone().map(|mailer| Alerts {
@@ -212,6 +213,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             renew_now,
             auth: crate::auth::Auth::new(config.http.secure_cookies),
             mailer,
+            renewal: policy,
         },
         calls,
     )

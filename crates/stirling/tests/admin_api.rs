@@ -80,6 +80,7 @@ async fn world_with(mailer: Option<stirling::lifecycle::alert::Mailer>) -> World
         renew_now,
         auth: Auth::new(false),
         mailer,
+        renewal: Default::default(),
     });
     let hash = hash_password(PASSWORD).unwrap();
     let mut tenants = Vec::new();
@@ -1222,7 +1223,10 @@ async fn every_response_carries_the_security_headers() {
     }
     // No inline scripts or styles in the pages themselves.
     let home = page(&w.app, "/", Some(&b.cookie)).await.text;
-    assert!(home.contains("<title>Dashboard · Stirling</title>"), "{home}");
+    assert!(
+        home.contains("<title>Dashboard · Stirling</title>"),
+        "{home}"
+    );
     assert!(!home.contains("<style") && !home.contains("style=\"") && !home.contains("<script>"));
 }
 

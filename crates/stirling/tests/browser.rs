@@ -157,6 +157,7 @@ async fn app() -> App {
         renew_now,
         auth: Auth::new(false),
         mailer: None,
+        renewal: Default::default(),
     });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();

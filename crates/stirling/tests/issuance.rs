@@ -56,6 +56,7 @@ async fn repository(store: &Store) -> Repository {
         renew_now: stirling::lifecycle::scheduler::RenewNow::channel().0,
         auth: stirling::auth::Auth::new(false),
         mailer: None,
+        renewal: Default::default(),
     });
     let task = tokio::spawn(stirling::https::serve(
         listener,

@@ -102,6 +102,7 @@ async fn get(
         renew_now: stirling::lifecycle::scheduler::RenewNow::channel().0,
         auth: stirling::auth::Auth::new(false),
         mailer: None,
+        renewal: Default::default(),
     });
     let response = app
         .oneshot(Request::get(path).body(Body::empty()).unwrap())

@@ -31,6 +31,7 @@ async fn sqlite_state(dir: &tempfile::TempDir) -> AppState {
         renew_now: stirling::lifecycle::scheduler::RenewNow::channel().0,
         auth: stirling::auth::Auth::new(false),
         mailer: None,
+        renewal: Default::default(),
     }
 }
 
@@ -89,6 +90,7 @@ async fn healthz_names_the_postgres_backend() {
             renew_now: stirling::lifecycle::scheduler::RenewNow::channel().0,
             auth: stirling::auth::Auth::new(false),
             mailer: None,
+            renewal: Default::default(),
         }),
         "/healthz",
     )

@@ -726,6 +726,7 @@ fn app(store: &Store, scope: TenantScope) -> axum::Router {
             renew_now,
             auth: stirling::auth::Auth::new(false),
             mailer: None,
+            renewal: Default::default(),
         })
 }
 

@@ -9,8 +9,8 @@ use axum::{Extension, Router};
 use serde::Deserialize;
 
 use super::{
-    Nav, NoticeQuery, PageError, field_errors, field_messages, page, page_with_status,
-    show_remaining, show_time,
+    Nav, NoticeQuery, PageError, field_errors, field_messages, next_renewal, page,
+    page_with_status, show_remaining, show_time,
 };
 use crate::admin::{self, EntryEdit};
 use crate::api::path_id;
@@ -313,6 +313,7 @@ struct Detail {
     user_id: String,
     environment: &'static str,
     expires_in: String,
+    next_renewal: String,
     last_error: Option<String>,
     active_pem: Option<String>,
     versions: Vec<VersionRow>,
@@ -344,6 +345,10 @@ async fn detail(
             .active
             .as_ref()
             .map_or_else(|| "—".to_owned(), |v| show_remaining(v.not_after, now)),
+        next_renewal: summary.active.as_ref().map_or_else(
+            || "now".to_owned(),
+            |v| next_renewal(state.renewal.renew_at(v.not_before, v.not_after), now),
+        ),
         last_error: summary.last_error.clone(),
         active_pem: summary.active.as_ref().map(|v| v.chain_pem.clone()),
         versions: detail

@@ -9,7 +9,7 @@ use axum::routing::get;
 use axum::{Extension, Router};
 use passport::UnixTime;
 
-use super::{Nav, NoticeQuery, PageError, page, show_remaining};
+use super::{Nav, NoticeQuery, PageError, next_renewal, page, show_remaining};
 use crate::admin::{self, EntryStatus};
 use crate::auth::Principal;
 use crate::http::AppState;
@@ -26,6 +26,7 @@ struct Row {
     status: &'static str,
     serial: Option<String>,
     expires_in: String,
+    next_renewal: String,
     last_error: Option<String>,
 }
 
@@ -77,6 +78,10 @@ async fn dashboard(
                 .active
                 .as_ref()
                 .map_or_else(|| "—".to_owned(), |v| show_remaining(v.not_after, now)),
+            next_renewal: s.active.as_ref().map_or_else(
+                || "now".to_owned(),
+                |v| next_renewal(state.renewal.renew_at(v.not_before, v.not_after), now),
+            ),
             last_error: s.last_error,
         })
         .collect();

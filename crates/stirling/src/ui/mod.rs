@@ -250,6 +250,16 @@ pub(crate) fn show_time(time: UnixTime) -> String {
 }
 
 /// How long until `until`, seen at `now`: `6 d 23 h`, `5 h 10 min`, or `expired`.
+/// When the scheduler renews a certificate whose renewal starts at `at`: "in 3 d 12 h", or
+/// "due" once that moment has passed (the next check picks it up).
+pub(crate) fn next_renewal(at: UnixTime, now: UnixTime) -> String {
+    if at.as_secs() <= now.as_secs() {
+        "due".to_owned()
+    } else {
+        format!("in {}", show_remaining(at, now))
+    }
+}
+
 pub(crate) fn show_remaining(until: UnixTime, now: UnixTime) -> String {
     let Some(left) = until
         .as_secs()
@@ -313,6 +323,15 @@ mod tests {
 
     fn t(secs: u64) -> UnixTime {
         UnixTime::since_unix_epoch(Duration::from_secs(secs))
+    }
+
+    #[test]
+    fn next_renewal_is_relative_or_due() {
+        let policy = crate::lifecycle::renewal::RenewalPolicy::default();
+        // A 7-day certificate renews after half its life.
+        let at = policy.renew_at(t(0), t(7 * 86_400));
+        assert_eq!(next_renewal(at, t(86_400)), "in 2 d 12 h");
+        assert_eq!(next_renewal(at, t(4 * 86_400)), "due");
     }
 
     #[test]
