@@ -700,21 +700,27 @@ async fn sandbox_service_in_a_browser_from_login_to_a_signed_call() {
         .await
         .unwrap();
     click(&client, "#apply-filter").await;
+    // The unfiltered page has Show links too: wait for the filtered page itself.
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while !client
+        .current_url()
+        .await
+        .unwrap()
+        .query()
+        .is_some_and(|q| q.contains("result=signed"))
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the filter did not apply"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     client
         .wait()
         .at_most(Duration::from_secs(20))
         .for_element(Locator::Css("a.show"))
         .await
         .unwrap();
-    assert!(
-        client
-            .current_url()
-            .await
-            .unwrap()
-            .query()
-            .unwrap()
-            .contains("result=signed")
-    );
     let row = text_of(&client, "tbody tr").await;
     assert!(
         row.contains("12155550121") && row.contains("Signed"),
