@@ -46,6 +46,8 @@ pub struct Config {
     pub repository: RepositoryConfig,
     /// The STI-PA and STI-CA of each environment entries may use.
     pub environments: EnvironmentsConfig,
+    /// The same for entries marked Canada: the STI-GA and its STI-CAs.
+    pub environments_canada: EnvironmentsConfig,
     /// When certificates are renewed.
     pub renewal: RenewalConfig,
     /// Failure mails to the tenants' System Email.

@@ -152,6 +152,7 @@ async fn create_demo(store: &Store, now: UnixTime) -> Result<Option<Demo>, DemoE
         sti_pa_user_id: "sandbox".into(),
         sti_pa_password: SecretString::new("sandbox".into()),
         environment: "sandbox".into(),
+        sti_ga: false,
     }
     .validate()
     .map_err(invalid)?;

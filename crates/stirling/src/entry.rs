@@ -259,6 +259,9 @@ pub struct EntryForm {
     pub sti_pa_password: SecretString,
     /// `production`, `staging` or `sandbox`.
     pub environment: String,
+    /// Canada: the certificate comes from the STI-GA ecosystem (absent: the US STI-PA).
+    #[serde(default)]
+    pub sti_ga: bool,
 }
 
 /// The non-secret fields of a checked certificate entry.
@@ -274,6 +277,8 @@ pub struct EntryFields {
     pub sti_pa_user_id: StiPaUserId,
     /// The ecosystem.
     pub environment: Environment,
+    /// Canada (STI-GA) rather than the US STI-PA; the endpoints are configuration.
+    pub sti_ga: bool,
 }
 
 /// A checked certificate entry, ready to store.
@@ -294,6 +299,7 @@ impl EntryForm {
         let user = StiPaUserId::parse(&self.sti_pa_user_id);
         let password = StiPaPassword::parse(self.sti_pa_password);
         let environment = Environment::parse(&self.environment);
+        let sti_ga = self.sti_ga;
         match (name, spid, account, user, password, environment) {
             (
                 Ok(name),
@@ -309,6 +315,7 @@ impl EntryForm {
                     sti_pa_account_id,
                     sti_pa_user_id,
                     environment,
+                    sti_ga,
                 },
                 sti_pa_password,
             }),
@@ -471,6 +478,7 @@ mod tests {
             sti_pa_user_id: "ok".into(),
             sti_pa_password: secret(&"p".repeat(190)),
             environment: "qa".into(),
+            sti_ga: false,
         };
         let fields: Vec<_> = form
             .validate()
@@ -498,6 +506,7 @@ mod tests {
             sti_pa_user_id: "ops".into(),
             sti_pa_password: secret("s3cret!"),
             environment: "staging".into(),
+            sti_ga: false,
         }
         .validate()
         .unwrap();

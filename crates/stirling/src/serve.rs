@@ -28,7 +28,9 @@ use crate::entry::Environment;
 use crate::http::{AppState, router_with_calls};
 use crate::lifecycle::alert::{Mailer, SmtpConfig, SmtpSecurity};
 use crate::lifecycle::renewal::RenewalPolicy;
-use crate::lifecycle::scheduler::{Alerts, Issuer, RenewNow, Scheduler, SelfCheckSettings};
+use crate::lifecycle::scheduler::{
+    Alerts, Ecosystem, Issuer, RenewNow, Scheduler, SelfCheckSettings,
+};
 use crate::message_log::MessageLog;
 use crate::metrics::Metrics;
 use crate::secrets::{MasterKey, SecretString};
@@ -337,9 +339,12 @@ fn trust_list(
     let (client, list_config) = match (&config.verification.sti_pa, sandbox) {
         (Some(sti_pa), _) => {
             let key = sti_pa.environment.as_str();
-            let issuer = parts.issuers.get(&sti_pa.environment).with_context(|| {
-                format!("verification.sti_pa.environment: environments.{key} is not configured")
-            })?;
+            let issuer = parts
+                .issuers
+                .get(&Ecosystem::us(sti_pa.environment))
+                .with_context(|| {
+                    format!("verification.sti_pa.environment: environments.{key} is not configured")
+                })?;
             let roots = match &sti_pa.roots_file {
                 Some(file) => TrustAnchors::from_pem(
                     &std::fs::read(file).with_context(|| format!("reading {}", file.display()))?,
@@ -365,7 +370,7 @@ fn trust_list(
         (None, Some(sandbox)) if config.verification.trust_anchors_file.is_none() => {
             let issuer = parts
                 .issuers
-                .get(&Environment::Sandbox)
+                .get(&Ecosystem::us(Environment::Sandbox))
                 .context("the sandbox environment")?;
             let roots = TrustAnchors::from_pem(sandbox.pa_root_pem.as_bytes())
                 .map_err(|e| anyhow::anyhow!("sandbox STI-PA root: {e}"))?;
@@ -434,8 +439,8 @@ async fn start_trust_list(
 struct Parts {
     x5u: X5uConfig,
     verification_anchors: TrustAnchors,
-    issuers: HashMap<Environment, Issuer>,
-    self_check: HashMap<Environment, SelfCheckSettings>,
+    issuers: HashMap<Ecosystem, Issuer>,
+    self_check: HashMap<Ecosystem, SelfCheckSettings>,
 }
 
 impl Parts {
@@ -498,24 +503,36 @@ impl Parts {
             eab_kid: None,
             eab_hmac_key: None,
         });
-        let envs = [
-            (
-                Environment::Production,
-                config.environments.production.as_ref(),
-            ),
-            (Environment::Staging, config.environments.staging.as_ref()),
-            (
-                Environment::Sandbox,
-                config
-                    .environments
-                    .sandbox
-                    .as_ref()
-                    .or(sandbox_env.as_ref()),
-            ),
-        ];
-        for (environment, settings) in envs {
+        let mut envs = Vec::new();
+        for (sti_ga, configured) in [
+            (false, &config.environments),
+            (true, &config.environments_canada),
+        ] {
+            // The embedded sandbox plays both the US STI-PA and Canada's STI-GA.
+            let sandbox = configured.sandbox.as_ref().or(sandbox_env.as_ref());
+            for (environment, settings) in [
+                (Environment::Production, configured.production.as_ref()),
+                (Environment::Staging, configured.staging.as_ref()),
+                (Environment::Sandbox, sandbox),
+            ] {
+                envs.push((
+                    Ecosystem {
+                        environment,
+                        sti_ga,
+                    },
+                    settings,
+                ));
+            }
+        }
+        for (ecosystem, settings) in envs {
             let Some(settings) = settings else { continue };
-            let key = environment.as_str();
+            let environment = ecosystem.environment;
+            let section = if ecosystem.sti_ga {
+                "environments_canada"
+            } else {
+                "environments"
+            };
+            let key = format!("{section}.{}", environment.as_str());
             let timeout = Duration::from_secs(settings.request_timeout_secs);
             let sti_pa = StiPaClient::new(&StiPaConfig {
                 timeout,
@@ -526,10 +543,10 @@ impl Parts {
                     settings
                         .sti_pa_url
                         .parse()
-                        .with_context(|| format!("environments.{key}.sti_pa_url"))?,
+                        .with_context(|| format!("{key}.sti_pa_url"))?,
                 )
             })
-            .with_context(|| format!("environments.{key}: STI-PA client"))?;
+            .with_context(|| format!("{key}: STI-PA client"))?;
             let acme = AcmeConfig {
                 request_timeout: timeout,
                 danger: DangerousAcmeConfig {
@@ -540,13 +557,13 @@ impl Parts {
             let external_account = match (&settings.eab_kid, &settings.eab_hmac_key) {
                 (Some(kid), Some(mac)) => Some(
                     sti::ExternalAccountBinding::from_base64url(kid.clone(), mac.secret_str())
-                        .map_err(|e| anyhow::anyhow!("environments.{key}.eab_hmac_key: {e}"))?,
+                        .map_err(|e| anyhow::anyhow!("{key}.eab_hmac_key: {e}"))?,
                 ),
                 (None, None) => None,
-                _ => anyhow::bail!("environments.{key}: eab_kid and eab_hmac_key go together"),
+                _ => anyhow::bail!("{key}: eab_kid and eab_hmac_key go together"),
             };
             issuers.insert(
-                environment,
+                ecosystem,
                 Issuer {
                     sti_pa,
                     acme,
@@ -561,7 +578,7 @@ impl Parts {
                 (Some(file), _, _) => TrustAnchors::from_pem(
                     &std::fs::read(file).with_context(|| format!("reading {}", file.display()))?,
                 )
-                .map_err(|e| anyhow::anyhow!("environments.{key}.ca_roots_file: {e}"))?,
+                .map_err(|e| anyhow::anyhow!("{key}.ca_roots_file: {e}"))?,
                 (None, Environment::Sandbox, Some(s)) => {
                     TrustAnchors::from_pem(s.ca_root_pem.as_bytes())
                         .map_err(|e| anyhow::anyhow!("sandbox CA root: {e}"))?
@@ -569,7 +586,7 @@ impl Parts {
                 (None, _, _) => verification_anchors.clone(),
             };
             self_check.insert(
-                environment,
+                ecosystem,
                 SelfCheckSettings {
                     x5u_base: x5u_base.to_owned(),
                     fetcher: fetcher.clone(),

@@ -181,6 +181,7 @@ fn entry(name: &str, spid: &str) -> stirling::entry::ValidEntry {
         sti_pa_user_id: "ops".into(),
         sti_pa_password: SecretString::new("s3cret pw".into()),
         environment: "sandbox".into(),
+        sti_ga: false,
     }
     .validate()
     .unwrap()
@@ -609,6 +610,14 @@ async fn certificate_lifecycle_through_the_api() {
     let reply = api(&w.app, Method::PUT, &path, op, Some(edit(""))).await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
     assert_eq!(reply.json()["name"], "Second!");
+    assert_eq!(reply.json()["sti_ga"], false);
+    // The Canada (STI-GA) option is an entry field like the others.
+    let mut canadian = edit("");
+    canadian["sti_ga"] = json!(true);
+    let reply = api(&w.app, Method::PUT, &path, op, Some(canadian)).await;
+    assert_eq!(reply.json()["sti_ga"], true, "{}", reply.text);
+    let reply = api(&w.app, Method::GET, &path, op, None).await;
+    assert_eq!(reply.json()["sti_ga"], true, "{}", reply.text);
     assert_eq!(
         w.store
             .certificate_password(&w.a, &id)

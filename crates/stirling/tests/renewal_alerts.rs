@@ -18,7 +18,7 @@ use sti::{
 use stirling::entry::{Environment, StiPaPassword};
 use stirling::lifecycle::alert::{Mailer, SmtpConfig, SmtpSecurity};
 use stirling::lifecycle::renewal::RenewalPolicy;
-use stirling::lifecycle::scheduler::{Alerts, Issuer, RenewNow, Scheduler};
+use stirling::lifecycle::scheduler::{Alerts, Ecosystem, Issuer, RenewNow, Scheduler};
 use stirling::secrets::SecretString;
 use stirling::store::{Backend, CertificateId, Store, TenantId, VersionState};
 use stirling_test::SmtpSink;
@@ -71,7 +71,7 @@ async fn refused_credentials_are_mailed_once_then_fixed_entries_recover() {
     let activated = Arc::new(Notify::new());
     let scheduler = Scheduler {
         store: store.clone(),
-        issuers: HashMap::from([(Environment::Sandbox, issuer)]),
+        issuers: HashMap::from([(Ecosystem::us(Environment::Sandbox), issuer)]),
         policy: RenewalPolicy {
             retry_base: Duration::from_millis(200),
             ..RenewalPolicy::default()
@@ -177,4 +177,99 @@ async fn active(
         assert!(Instant::now() < deadline, "no active version");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_canadian_entry_is_issued_by_the_sti_ga_ecosystem_only() {
+    let running = start_sandbox().await;
+    let base = &running.base;
+    let db = TestStore::new(Backend::Sqlite).await;
+    let store = &db.store;
+    // A US entry (from the shared fixture) and a Canadian one for the same OCN in another
+    // tenant; only the Canadian ecosystem is configured.
+    let (us_tenant, us_cert) = entry(store, "sandbox").await;
+    let now = SystemClock.now();
+    let ca_tenant = store
+        .create_tenant(
+            &stirling::store::NewTenant {
+                name: "maple".into(),
+                company: "Maple Telecom".into(),
+                technical_contact_name: "Ops".into(),
+                technical_contact_phone: "+16135550100".into(),
+                system_email: "noc@maple.example".into(),
+            },
+            now,
+        )
+        .await
+        .unwrap();
+    let valid = stirling::entry::EntryForm {
+        name: "Ottawa".into(),
+        spid: "1234".into(),
+        sti_pa_account_id: "1234".into(),
+        sti_pa_user_id: "sandbox".into(),
+        sti_pa_password: SecretString::new("sandbox".into()),
+        environment: "sandbox".into(),
+        sti_ga: true,
+    }
+    .validate()
+    .unwrap();
+    let ca_cert = store
+        .create_certificate(&ca_tenant.id, &valid, now)
+        .await
+        .unwrap();
+    assert!(ca_cert.fields.sti_ga);
+    let sti_ga = Issuer {
+        sti_pa: StiPaClient::new(&StiPaConfig {
+            danger: DangerousStiPaConfig { allow_http: true },
+            ..StiPaConfig::new(format!("{base}/").parse().unwrap())
+        })
+        .unwrap(),
+        acme: AcmeConfig {
+            danger: DangerousAcmeConfig { allow_http: true },
+            ..AcmeConfig::new(format!("{base}/acme/directory"))
+        },
+        fingerprint_input: FingerprintInput::SpkiDer,
+        external_account: None,
+    };
+    let scheduler = Scheduler {
+        store: store.clone(),
+        issuers: HashMap::from([(Ecosystem::canada(Environment::Sandbox), sti_ga)]),
+        policy: RenewalPolicy::default(),
+        check_interval: Duration::from_millis(100),
+        self_check: HashMap::new(),
+        alerts: None,
+        activated: Arc::new(Notify::new()),
+        clock: Arc::new(SystemClock),
+    };
+    let (_renew_now, requests) = RenewNow::channel();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(scheduler.run(requests, async {
+        let _ = stopped.await;
+    }));
+
+    active(store, &ca_tenant.id, &ca_cert.id).await;
+    until("the US entry's failure", || async {
+        store
+            .list_events(&us_tenant, &us_cert, 20)
+            .await
+            .unwrap()
+            .iter()
+            .any(|e| e.error_text.is_some())
+    })
+    .await;
+    let events = store.list_events(&us_tenant, &us_cert, 20).await.unwrap();
+    let error = events.iter().find_map(|e| e.error_text.clone()).unwrap();
+    assert!(
+        error.contains("no STI-PA/STI-CA configured for environment sandbox"),
+        "{error}"
+    );
+    assert!(
+        store
+            .active_version(&us_tenant, &us_cert)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let _ = stop.send(());
+    task.await.unwrap();
 }

@@ -14,7 +14,7 @@ use sti::{
 };
 use stirling::entry::{EntryForm, Environment};
 use stirling::lifecycle::renewal::RenewalPolicy;
-use stirling::lifecycle::scheduler::{ATTEMPTS_AT_ONCE, Issuer, RenewNow, Scheduler};
+use stirling::lifecycle::scheduler::{ATTEMPTS_AT_ONCE, Ecosystem, Issuer, RenewNow, Scheduler};
 use stirling::secrets::{MasterKey, SecretString};
 use stirling::store::{NewTenant, Store};
 use tokio::net::{TcpListener, TcpStream};
@@ -108,6 +108,7 @@ async fn a_node_runs_at_most_a_few_attempts_at_once() {
             sti_pa_user_id: "ops@example.com".into(),
             sti_pa_password: SecretString::new("s3cret!".into()),
             environment: "staging".into(),
+            sti_ga: false,
         }
         .validate()
         .unwrap();
@@ -133,7 +134,7 @@ async fn a_node_runs_at_most_a_few_attempts_at_once() {
     };
     let scheduler = Scheduler {
         store: store.clone(),
-        issuers: HashMap::from([(Environment::Staging, issuer)]),
+        issuers: HashMap::from([(Ecosystem::us(Environment::Staging), issuer)]),
         policy: RenewalPolicy::default(),
         check_interval: Duration::from_secs(1),
         self_check: HashMap::new(),

@@ -62,6 +62,7 @@ async fn published(dir: &tempfile::TempDir) -> (Store, String) {
         sti_pa_user_id: "api-user".into(),
         sti_pa_password: SecretString::new("pw".into()),
         environment: "sandbox".into(),
+        sti_ga: false,
     }
     .validate()
     .unwrap();

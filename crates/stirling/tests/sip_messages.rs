@@ -958,6 +958,7 @@ async fn api_shows_a_signing_with_its_certificate_version(ctx: Ctx) {
         sti_pa_user_id: "ops@example.com".into(),
         sti_pa_password: stirling::secrets::SecretString::new("s3cret!".into()),
         environment: "staging".into(),
+        sti_ga: false,
     }
     .validate()
     .unwrap();

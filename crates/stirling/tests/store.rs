@@ -67,6 +67,7 @@ fn entry(name: &str, spid: &str, password: &str) -> ValidEntry {
         sti_pa_user_id: "ops@example.com".into(),
         sti_pa_password: SecretString::new(password.into()),
         environment: "staging".into(),
+        sti_ga: false,
     }
     .validate()
     .unwrap()
@@ -129,6 +130,7 @@ async fn migrations_are_idempotent_and_create_every_table(ctx: Ctx) {
         "SELECT id, tenant_id, scope_kind, scope_value, action, certificate_id, created_at, \
          updated_at FROM policies",
         "SELECT verification_failure FROM tenants",
+        "SELECT sti_ga FROM certificates",
         "SELECT id, received_at, service, transport, source, tenant_id, sbc_id, sbc_name, \
          call_id, from_tn, to_tn, attestation, verstat, result, status_code, reason, \
          certificate_version_id, x5u, chain_fingerprint, latency_us, raw_request, \

@@ -205,6 +205,9 @@ pub struct EntryEdit {
     pub sti_pa_password: Option<SecretString>,
     /// `production`, `staging` or `sandbox`.
     pub environment: String,
+    /// Canada (STI-GA) rather than the US STI-PA.
+    #[serde(default)]
+    pub sti_ga: bool,
 }
 
 impl EntryEdit {
@@ -229,6 +232,7 @@ impl EntryEdit {
                         sti_pa_account_id,
                         sti_pa_user_id,
                         environment: env,
+                        sti_ga: self.sti_ga,
                     },
                     p,
                 ))
@@ -669,6 +673,7 @@ mod tests {
             sti_pa_user_id: "ops".into(),
             sti_pa_password: password.map(|p| SecretString::new(p.into())),
             environment: "sandbox".into(),
+            sti_ga: true,
         }
     }
 

@@ -151,6 +151,7 @@ pub(crate) fn summary_json(summary: &EntrySummary) -> Value {
         "sti_pa_account_id": f.sti_pa_account_id.as_str(),
         "sti_pa_user_id": f.sti_pa_user_id.as_str(),
         "environment": f.environment.as_str(),
+        "sti_ga": f.sti_ga,
         "status": summary.status,
         "active_version": summary.active.as_ref().map(version_json),
         "last_renewal": summary.last_renewal.map(|t| t.as_secs()),

@@ -79,6 +79,43 @@ impl RenewNow {
     }
 }
 
+/// Which ecosystem an entry's certificates come from: its environment, in the US (STI-PA) or in
+/// Canada (STI-GA). Each is configured on its own.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Ecosystem {
+    /// Production, staging or sandbox.
+    pub environment: Environment,
+    /// Canada's STI-GA rather than the US STI-PA.
+    pub sti_ga: bool,
+}
+
+impl Ecosystem {
+    /// The US STI-PA's `environment`.
+    pub fn us(environment: Environment) -> Self {
+        Self {
+            environment,
+            sti_ga: false,
+        }
+    }
+
+    /// Canada's STI-GA `environment`.
+    pub fn canada(environment: Environment) -> Self {
+        Self {
+            environment,
+            sti_ga: true,
+        }
+    }
+}
+
+impl std::fmt::Display for Ecosystem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.sti_ga {
+            false => write!(f, "{}", self.environment),
+            true => write!(f, "{} (Canada, STI-GA)", self.environment),
+        }
+    }
+}
+
 /// The STI-PA and STI-CA of one environment, as the scheduler reaches them.
 #[derive(Clone, Debug)]
 pub struct Issuer {
@@ -99,13 +136,13 @@ pub struct Scheduler {
     pub store: Store,
     /// The PA/CA of each configured environment; entries of other environments are skipped
     /// with an event saying so.
-    pub issuers: HashMap<Environment, Issuer>,
+    pub issuers: HashMap<Ecosystem, Issuer>,
     /// When to renew and how to back off.
     pub policy: RenewalPolicy,
     /// How often entries are looked at.
     pub check_interval: Duration,
     /// The self-check settings: repository base URL, fetcher and anchors per environment.
-    pub self_check: HashMap<Environment, SelfCheckSettings>,
+    pub self_check: HashMap<Ecosystem, SelfCheckSettings>,
     /// Failure mails; `None` when no SMTP relay is configured (failures are still events).
     pub alerts: Option<Alerts>,
     /// Told after every activation, so the call path reloads its signers at once.
@@ -344,8 +381,11 @@ impl Scheduler {
         let alerted = self
             .failure_mailed_since_activation(tenant, certificate)
             .await;
-        let environment = entry.fields.environment;
-        let outcome = match self.issuers.get(&environment) {
+        let environment = Ecosystem {
+            environment: entry.fields.environment,
+            sti_ga: entry.fields.sti_ga,
+        };
+        let prepared = match self.issuers.get(&environment) {
             None => Err(IssuanceFailure {
                 credentials_refused: false,
                 step: Step::LoadEntry,
@@ -357,22 +397,36 @@ impl Scheduler {
                     step: Step::AcmeAccount,
                     error: format!("reading the STI-CA directory: {e}"),
                 }),
-                Ok(acme) => {
-                    let deps = IssuanceDeps {
-                        sti_pa: issuer.sti_pa.clone(),
-                        acme,
-                        fingerprint_input: issuer.fingerprint_input,
-                        external_account: issuer.external_account.clone(),
-                        clock: self.clock.clone(),
-                        self_check: self.self_check.get(&environment).map(|s| SelfCheck {
-                            x5u_base: s.x5u_base.clone(),
-                            fetcher: s.fetcher.clone(),
-                            anchors: s.anchors.clone(),
-                        }),
-                    };
-                    issue_certificate(&self.store, tenant, certificate, &deps).await
-                }
+                Ok(acme) => Ok(IssuanceDeps {
+                    sti_pa: issuer.sti_pa.clone(),
+                    acme,
+                    fingerprint_input: issuer.fingerprint_input,
+                    external_account: issuer.external_account.clone(),
+                    clock: self.clock.clone(),
+                    self_check: self.self_check.get(&environment).map(|s| SelfCheck {
+                        x5u_base: s.x5u_base.clone(),
+                        fetcher: s.fetcher.clone(),
+                        anchors: s.anchors.clone(),
+                    }),
+                }),
             },
+        };
+        let outcome = match prepared {
+            Ok(deps) => issue_certificate(&self.store, tenant, certificate, &deps).await,
+            Err(failure) => {
+                // Issuance did not start, so it recorded nothing: the entry's timeline must
+                // still say why.
+                let event = NewEvent {
+                    at: self.clock.now(),
+                    step: failure.step.as_str(),
+                    outcome: EventOutcome::Failed,
+                    error_text: Some(&failure.error),
+                };
+                if let Err(e) = self.store.append_event(tenant, certificate, &event).await {
+                    tracing::warn!(error = %e, "failure event not stored");
+                }
+                Err(failure)
+            }
         };
         match outcome {
             Ok(version) => {

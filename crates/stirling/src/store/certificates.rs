@@ -33,7 +33,7 @@ pub struct CertificateEntry {
 macro_rules! entry_columns {
     () => {
         "id, tenant_id, name, spid, sti_pa_account_id, sti_pa_user_id, \
-         environment, created_at, updated_at"
+         environment, sti_ga, created_at, updated_at"
     };
 }
 const ENTRY: &str = "certificate entry";
@@ -62,8 +62,8 @@ impl Store {
         let f = &entry.fields;
         sqlx::query(
             "INSERT INTO certificates (id, tenant_id, name, spid, sti_pa_account_id, \
-             sti_pa_user_id, sti_pa_password_sealed, environment, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)",
+             sti_pa_user_id, sti_pa_password_sealed, environment, sti_ga, created_at, \
+             updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $10, $9, $9)",
         )
         .bind(id.as_str())
         .bind(tenant.as_str())
@@ -74,6 +74,7 @@ impl Store {
         .bind(sealed)
         .bind(f.environment.as_str())
         .bind(to_db_time(now)?)
+        .bind(i64::from(f.sti_ga))
         .execute(&self.pool)
         .await
         .on_constraint(SPID_TAKEN)?;
@@ -141,7 +142,7 @@ impl Store {
     ) -> Result<CertificateEntry, StoreError> {
         let done = sqlx::query(
             "UPDATE certificates SET name = $3, spid = $4, sti_pa_account_id = $5, \
-             sti_pa_user_id = $6, environment = $7, updated_at = $8 \
+             sti_pa_user_id = $6, environment = $7, updated_at = $8, sti_ga = $9 \
              WHERE id = $1 AND tenant_id = $2",
         )
         .bind(id.as_str())
@@ -152,6 +153,7 @@ impl Store {
         .bind(fields.sti_pa_user_id.as_str())
         .bind(fields.environment.as_str())
         .bind(to_db_time(now)?)
+        .bind(i64::from(fields.sti_ga))
         .execute(&self.pool)
         .await
         .on_constraint(SPID_TAKEN)?;
@@ -282,6 +284,7 @@ fn entry_from_row(row: &AnyRow) -> Result<CertificateEntry, StoreError> {
                 column: "sti_pa_user_id",
             })?,
             environment: parsed_column(row, "environment")?,
+            sti_ga: row.try_get::<i64, _>("sti_ga")? != 0,
         },
         created_at: time_column(row, "created_at")?,
         updated_at: time_column(row, "updated_at")?,

@@ -124,6 +124,15 @@ struct EntryInput {
     sti_pa_password: String,
     #[serde(default)]
     environment: String,
+    /// The "Canada (STI-GA)" checkbox: present (`on`) when ticked.
+    #[serde(default)]
+    sti_ga: Option<String>,
+}
+
+impl EntryInput {
+    fn sti_ga(&self) -> bool {
+        self.sti_ga.is_some()
+    }
 }
 
 field_messages!(EntryMessages {
@@ -181,6 +190,7 @@ async fn create(
         sti_pa_user_id: input.sti_pa_user_id.clone(),
         sti_pa_password: SecretString::new(password),
         environment: input.environment.clone(),
+        sti_ga: input.sti_ga(),
     };
     match admin::create_entry(&state, &principal, Some(&input.tenant_id), form).await {
         Ok(entry) => {
@@ -240,6 +250,7 @@ async fn edit_form(
             sti_pa_user_id: f.sti_pa_user_id.as_str().to_owned(),
             sti_pa_password: String::new(),
             environment: f.environment.as_str().to_owned(),
+            sti_ga: f.sti_ga.then(|| "on".to_owned()),
         },
         errors: EntryMessages::default(),
         tenants: Vec::new(),
@@ -262,6 +273,7 @@ async fn update(
         sti_pa_user_id: input.sti_pa_user_id.clone(),
         sti_pa_password: Some(SecretString::new(password)),
         environment: input.environment.clone(),
+        sti_ga: input.sti_ga(),
     };
     match admin::update_entry(&state, &scope, &id, edit).await {
         Ok(_) => Ok(Redirect::to(&format!("/certificates/{id}?notice=saved")).into_response()),
@@ -312,6 +324,7 @@ struct Detail {
     account_id: String,
     user_id: String,
     environment: &'static str,
+    sti_ga: bool,
     expires_in: String,
     next_renewal: String,
     last_error: Option<String>,
@@ -341,6 +354,7 @@ async fn detail(
         account_id: f.sti_pa_account_id.as_str().to_owned(),
         user_id: f.sti_pa_user_id.as_str().to_owned(),
         environment: f.environment.as_str(),
+        sti_ga: f.sti_ga,
         expires_in: summary
             .active
             .as_ref()

@@ -175,6 +175,7 @@ pub async fn entry(store: &Store, password: &str) -> (TenantId, CertificateId) {
         sti_pa_user_id: "sandbox".into(),
         sti_pa_password: SecretString::new(password.into()),
         environment: "sandbox".into(),
+        sti_ga: false,
     }
     .validate()
     .unwrap();
