@@ -5,13 +5,12 @@
 //! [`TenantScope`] in the request). Signing uses the same tenant signer as SIP
 //! ([`TenantCalls::signer`](crate::directory::TenantCalls::signer), the default entry's active
 //! version) and the same claims function ([`signing::identity_for`]); verification is the same
-//! [`Verifier::verify`]. Bad input gets `400` with
+//! [`Verifier::verify`](crate::verification::Verifier::verify). Bad input gets `400` with
 //! `{"requestError":{"serviceException":{"messageId","text","variables"}}}`; the message ids
 //! follow vermouth (the exact ATIS list is unconfirmed): `SVC4000` missing parameter,
 //! `SVC4001` invalid parameter value, `SVC4005` no certificate to sign with.
 
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::time::Instant;
 
 use axum::body::Bytes;
@@ -20,38 +19,14 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Extension, Router};
-use passport::{Attestation, TelephoneNumber, UnixTime, Verstat};
+use passport::{Attestation, TelephoneNumber, UnixTime};
 use serde_json::{Value, json};
-use sti::Clock;
 
-use crate::directory::DirectoryHolder;
-use crate::message_log::{LoggedChain, MessageLog, MessageRecord};
+use crate::call_path::{CallNote, CallPath};
+use crate::message_log::MessageRecord;
 use crate::signing::{self, SigningError, SigningRequest};
-use crate::store::{CallResult, MessageTransport, Service, TenantId, TenantScope, VersionId};
-use crate::verification::{CallParties, Verifier};
-
-/// What both endpoints work with: the call path shared with the SIP front.
-#[derive(Clone)]
-pub struct CallPath {
-    /// SBCs, policies and the tenants' active signers.
-    pub directory: Arc<DirectoryHolder>,
-    /// The verifier (x5u cache, trust anchors).
-    pub verifier: Arc<Verifier>,
-    /// The clock.
-    pub clock: Arc<dyn Clock>,
-    /// How far `iat` / `time` may be from our clock, seconds.
-    pub freshness_secs: u64,
-    /// Where every request and answer is logged, as for SIP.
-    pub log: Option<MessageLog>,
-}
-
-impl std::fmt::Debug for CallPath {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("CallPath")
-            .field("freshness_secs", &self.freshness_secs)
-            .finish_non_exhaustive()
-    }
-}
+use crate::store::{CallResult, Service, TenantScope};
+use crate::verification::CallParties;
 
 /// The `/stir/v1` routes, to be merged behind the authentication layer.
 pub fn router<S>(calls: CallPath) -> Router<S> {
@@ -222,21 +197,6 @@ fn tenant_of(scope: &TenantScope) -> Result<&crate::store::TenantId, ServiceExce
         text: "Signing and verification need the API token of a tenant, not an administrator",
         variables: Vec::new(),
     })
-}
-
-/// What a handler learnt about a call, for the SIP Messages log.
-#[derive(Default)]
-struct CallNote {
-    tenant: Option<TenantId>,
-    result: Option<CallResult>,
-    from_tn: Option<TelephoneNumber>,
-    to_tn: Option<TelephoneNumber>,
-    attestation: Option<Attestation>,
-    verstat: Option<Verstat>,
-    reason: Option<String>,
-    version: Option<VersionId>,
-    x5u: Option<String>,
-    chain: Option<LoggedChain>,
 }
 
 /// An answer: its status and JSON body.
@@ -420,21 +380,7 @@ async fn verify(
             },
         )
         .await;
-    note.verstat = Some(verification.verstat);
-    note.result = Some(match &verification.failure {
-        None => CallResult::Passed,
-        Some(_) => CallResult::Failed,
-    });
-    if let Some(passport) = &verification.passport {
-        note.x5u = Some(passport.x5u().to_owned());
-        note.attestation = passport.claims().attest;
-    }
-    if let Some(signer) = &verification.signer {
-        note.chain = Some(LoggedChain {
-            fingerprint: *signer.chain().fingerprint(),
-            certificates: signer.certificates().clone(),
-        });
-    }
+    note.verified(&verification);
     let mut response = json!({"verstat": verification.verstat.as_str()});
     if let Some(failure) = &verification.failure {
         let f = failure.sip_failure();
@@ -461,29 +407,18 @@ fn finish(
     let body = Bytes::from(body.to_string());
     if let Some(log) = &calls.log {
         let source = peer.map_or(SocketAddr::from(([0, 0, 0, 0], 0)), |p| (p.0).0);
-        log.record(MessageRecord {
-            received_at,
+        let mut record = MessageRecord::http(
             service,
-            transport: MessageTransport::Http,
+            note.result.unwrap_or(CallResult::Refused),
+            request,
+            body.clone(),
+            status.as_u16(),
             source,
-            tenant_id: note.tenant,
-            sbc_id: None,
-            sbc_name: None,
-            call_id: String::new(),
-            from_tn: note.from_tn,
-            to_tn: note.to_tn,
-            attestation: note.attestation,
-            verstat: note.verstat,
-            result: note.result.unwrap_or(CallResult::Refused),
-            status_code: status.as_u16(),
-            reason: note.reason,
-            certificate_version_id: note.version,
-            x5u: note.x5u,
-            chain: note.chain,
-            latency: started.elapsed(),
-            raw_request: request,
-            raw_response: body.clone(),
-        });
+            received_at,
+            started.elapsed(),
+        );
+        note.fill(&mut record);
+        log.record(record);
     }
     (
         status,

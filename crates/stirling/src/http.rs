@@ -49,7 +49,7 @@ pub fn router(state: AppState) -> Router {
 
 /// The application of `stirling serve`: [`router`] plus the ATIS-1000082 interface over
 /// `calls`, behind the API's authentication (a tenant's API token).
-pub fn router_with_calls(state: AppState, calls: crate::atis::CallPath) -> Router {
+pub fn router_with_calls(state: AppState, calls: crate::call_path::CallPath) -> Router {
     let atis = crate::api::authenticated(&state, crate::atis::router(calls));
     build(state, atis)
 }

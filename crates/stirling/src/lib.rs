@@ -8,6 +8,7 @@ pub mod admin;
 pub mod api;
 pub mod atis;
 pub mod auth;
+pub mod call_path;
 pub mod cli;
 pub mod config;
 pub mod demo;

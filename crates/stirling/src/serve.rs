@@ -18,7 +18,7 @@ use tokio::net::TcpListener;
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::Notify;
 
-use crate::atis::CallPath;
+use crate::call_path::CallPath;
 use crate::config::{
     Config, CrlPolicyConfig, EnvironmentConfig, FingerprintMethod, SmtpSecurityConfig,
 };
@@ -173,19 +173,23 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     };
     let scheduler = tokio::spawn(scheduler.run(renew_requests, stopped()));
 
+    // One call path for SIP and for ATIS-1000082 over HTTP.
+    let calls = CallPath {
+        directory: directory.clone(),
+        verifier: verifier.clone(),
+        clock: clock.clone(),
+        freshness_secs: config.verification.freshness_secs,
+        log: Some(message_log.clone()),
+    };
     let front = SipFront::new(
         SipFrontConfig {
             origid_header: Some(config.sip.origid_header.clone()).filter(|h| !h.is_empty()),
             attestation_header: config.sip.attestation_header.clone(),
-            freshness_secs: config.verification.freshness_secs,
             x_identity: config.sip.x_identity,
             trust_attestation_indicator: config.sip.trust_attestation_indicator,
         },
-        directory.clone(),
-        verifier.clone(),
-        clock.clone(),
-    )
-    .with_log(message_log.clone());
+        calls.clone(),
+    );
     let sip_server = sip::Server::bind(
         sip::ServerConfig {
             udp: config.sip.udp,
@@ -201,13 +205,6 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     tracing::info!(udp = ?sip_server.udp_addr(), tcp = ?sip_server.tcp_addr(), "sip listening");
     let sip_task = tokio::spawn(sip_server.run());
 
-    let calls = CallPath {
-        directory: directory.clone(),
-        verifier: verifier.clone(),
-        clock: clock.clone(),
-        freshness_secs: config.verification.freshness_secs,
-        log: Some(message_log.clone()),
-    };
     let app = router_with_calls(
         AppState {
             store: store.clone(),

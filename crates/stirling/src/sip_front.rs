@@ -29,17 +29,16 @@
 use std::fmt;
 use std::net::{IpAddr, SocketAddr};
 use std::str::FromStr;
-use std::sync::Arc;
 
 use passport::{Attestation, TelephoneNumber, Verstat};
 use sip::{HeaderName, NameAddr, Request, Response, ResponseBuilder, StatusCode, Transport};
-use sti::Clock;
 
-use crate::directory::{DirectoryHolder, SbcRoute, TenantCalls};
-use crate::message_log::{LoggedChain, MessageLog, MessageRecord};
+use crate::call_path::{CallNote, CallPath};
+use crate::directory::{SbcRoute, TenantCalls};
+use crate::message_log::MessageRecord;
 use crate::signing::{self, CallContext, PolicyAction, SigningError, SigningRequest};
-use crate::store::{CallResult, Service, TenantId, VersionId};
-use crate::verification::{CallParties, Verification, Verifier};
+use crate::store::{CallResult, Service};
+use crate::verification::{CallParties, Verification};
 
 /// The default header carrying the attestation and SPC of a verified call.
 pub const DEFAULT_ATTESTATION_HEADER: &str = "X-Stirling-Attestation";
@@ -213,9 +212,6 @@ pub struct SipFrontConfig {
     pub origid_header: Option<String>,
     /// The response header carrying attestation and SPC of a verified call.
     pub attestation_header: String,
-    /// How far a Date header may be from our clock to be used as `iat`, in seconds
-    /// (RFC 8224 §4.1 recommends 60).
-    pub freshness_secs: u64,
     /// Also put the Identity value in an `X-Identity` header, for SBCs that copy only
     /// X- headers from a redirect.
     pub x_identity: bool,
@@ -225,12 +221,11 @@ pub struct SipFrontConfig {
 }
 
 impl Default for SipFrontConfig {
-    /// origid from `P-Origination-ID`, attestation in `X-Stirling-Attestation`, a 60 s window.
+    /// origid from `P-Origination-ID`, attestation in `X-Stirling-Attestation`.
     fn default() -> Self {
         Self {
             origid_header: Some(DEFAULT_ORIGID_HEADER.to_owned()),
             attestation_header: DEFAULT_ATTESTATION_HEADER.to_owned(),
-            freshness_secs: 60,
             x_identity: false,
             trust_attestation_indicator: false,
         }
@@ -316,51 +311,14 @@ pub fn identity_with_verstat(
 /// The redirect server: a [`sip::Handler`] for every tenant's SBCs.
 pub struct SipFront {
     config: SipFrontConfig,
-    directory: Arc<DirectoryHolder>,
-    verifier: Arc<Verifier>,
-    clock: Arc<dyn Clock>,
-    log: Option<MessageLog>,
-}
-
-/// What the front learnt about a call while answering it, for the SIP Messages log.
-#[derive(Debug, Default)]
-struct CallNote {
-    service: Option<Service>,
-    result: Option<CallResult>,
-    tenant: Option<TenantId>,
-    sbc: Option<(Option<String>, String)>,
-    from_tn: Option<TelephoneNumber>,
-    to_tn: Option<TelephoneNumber>,
-    attestation: Option<Attestation>,
-    verstat: Option<Verstat>,
-    reason: Option<String>,
-    version: Option<VersionId>,
-    x5u: Option<String>,
-    chain: Option<LoggedChain>,
+    calls: CallPath,
 }
 
 impl SipFront {
-    /// A front for `config`, routing and signing with whatever `directory` holds at the time
-    /// of each call.
-    pub fn new(
-        config: SipFrontConfig,
-        directory: Arc<DirectoryHolder>,
-        verifier: Arc<Verifier>,
-        clock: Arc<dyn Clock>,
-    ) -> Self {
-        Self {
-            config,
-            directory,
-            verifier,
-            clock,
-            log: None,
-        }
-    }
-
-    /// Logs every answered request to `log` (which also counts it in the metrics).
-    pub fn with_log(mut self, log: MessageLog) -> Self {
-        self.log = Some(log);
-        self
+    /// A front for `config` on `calls`: routing and signing with whatever its directory holds
+    /// at the time of each call, logging to its log when it has one.
+    pub fn new(config: SipFrontConfig, calls: CallPath) -> Self {
+        Self { config, calls }
     }
 
     async fn answer(
@@ -369,7 +327,7 @@ impl SipFront {
         source: SocketAddr,
         note: &mut CallNote,
     ) -> Result<Response, Refusal> {
-        let directory = self.directory.current();
+        let directory = self.calls.directory.current();
         let host = req.uri().host();
         let Some(sbc) = directory.route(source.ip(), host) else {
             tracing::info!(%source, host, "sip request from an unknown source");
@@ -465,8 +423,8 @@ impl SipFront {
             &signer.signer,
             &request,
             attest,
-            self.clock.now(),
-            self.config.freshness_secs,
+            self.calls.clock.now(),
+            self.calls.freshness_secs,
         ) {
             Ok(identity) => {
                 note.result = Some(CallResult::Signed);
@@ -536,6 +494,7 @@ impl SipFront {
             .or_else(|_| TelephoneNumber::canonicalize(req.uri_str()))
             .ok();
         let verification = self
+            .calls
             .verifier
             .verify(
                 identities,
@@ -547,25 +506,7 @@ impl SipFront {
             .await;
         note.from_tn = orig;
         note.to_tn = dest;
-        note.verstat = Some(verification.verstat);
-        note.result = Some(match (&verification.failure, identities.is_empty()) {
-            (None, true) => CallResult::Unverified,
-            (None, false) => CallResult::Passed,
-            (Some(_), _) => CallResult::Failed,
-        });
-        if let Some(failure) = &verification.failure {
-            note.reason = Some(failure.sip_failure().reason.to_owned());
-        }
-        if let Some(passport) = &verification.passport {
-            note.x5u = Some(passport.x5u().to_owned());
-            note.attestation = passport.claims().attest;
-        }
-        if let Some(signer) = &verification.signer {
-            note.chain = Some(LoggedChain {
-                fingerprint: *signer.chain().fingerprint(),
-                certificates: signer.certificates().clone(),
-            });
-        }
+        note.verified(&verification);
         if let (true, Some(failure)) = (tenant.reject_failed_verification, &verification.failure) {
             // The tenant's policy: refuse the call with the failure's own code (§2.3).
             let f = failure.sip_failure();
@@ -573,10 +514,7 @@ impl SipFront {
             let status = StatusCode::new(f.code).ok_or(Refusal::Internal)?;
             return Ok(req
                 .respond(status)
-                .header(
-                    HeaderName::Reason.as_str(),
-                    format!("SIP;cause={};text=\"{}\"", f.code, f.reason),
-                )
+                .header(HeaderName::Reason.as_str(), reason_value(&f))
                 .build()?);
         }
         let mut response = redirect(req);
@@ -598,16 +536,18 @@ impl SipFront {
         if let Some(failure) = &verification.failure {
             let f = failure.sip_failure();
             tracing::info!(code = f.code, error = %failure, "identity did not verify");
-            response = response.header(
-                HeaderName::Reason.as_str(),
-                format!("SIP;cause={};text=\"{}\"", f.code, f.reason),
-            );
+            response = response.header(HeaderName::Reason.as_str(), reason_value(&f));
         }
         if let Some(value) = attestation_value(&verification) {
             response = response.header(&self.config.attestation_header, value);
         }
         Ok(response.build()?)
     }
+}
+
+/// The `Reason` header value of a failed verification (RFC 3326 with the STIR codes).
+fn reason_value(f: &passport::SipFailure) -> String {
+    format!("SIP;cause={};text=\"{}\"", f.code, f.reason)
 }
 
 /// `A; spc=1234` for a verified call.
@@ -651,7 +591,7 @@ fn fallback(req: &Request, status: StatusCode) -> Response {
 impl sip::Handler for SipFront {
     async fn handle(&self, req: &Request, source: SocketAddr, transport: Transport) -> Response {
         let started = std::time::Instant::now();
-        let received_at = self.clock.now();
+        let received_at = self.calls.clock.now();
         let mut note = CallNote::default();
         let response = match self.answer(req, source, &mut note).await {
             Ok(response) => response,
@@ -667,7 +607,7 @@ impl sip::Handler for SipFront {
                 fallback(req, StatusCode::SERVER_INTERNAL_ERROR)
             }
         };
-        if let Some(log) = &self.log {
+        if let Some(log) = &self.calls.log {
             let service = note.service.unwrap_or(
                 // Refused before routing: what the request would have asked for.
                 match req.headers().get_named("Identity").next() {
@@ -685,19 +625,7 @@ impl sip::Handler for SipFront {
                 received_at,
                 started.elapsed(),
             );
-            record.tenant_id = note.tenant;
-            if let Some((id, name)) = note.sbc {
-                record.sbc_id = id;
-                record.sbc_name = Some(name);
-            }
-            record.from_tn = note.from_tn;
-            record.to_tn = note.to_tn;
-            record.attestation = note.attestation;
-            record.verstat = note.verstat;
-            record.reason = note.reason;
-            record.certificate_version_id = note.version;
-            record.x5u = note.x5u;
-            record.chain = note.chain;
+            note.fill(&mut record);
             log.record(record);
         }
         response

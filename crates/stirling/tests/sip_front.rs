@@ -11,6 +11,7 @@ use std::sync::Arc;
 
 use passport::{Attestation, Claims, Dest, Ppt, Verstat};
 use sip::{Server, ServerConfig};
+use stirling::call_path::CallPath;
 use stirling::directory::DirectoryHolder;
 use stirling::sip_front::{SbcMode, SipFront, SipFrontConfig};
 use stirling::verification::CallParties;
@@ -46,9 +47,13 @@ impl Setup {
         )));
         let front = SipFront::new(
             config,
-            holder.clone(),
-            self.verifier.clone(),
-            Arc::new(At(NOW)),
+            CallPath {
+                directory: holder.clone(),
+                verifier: self.verifier.clone(),
+                clock: Arc::new(At(NOW)),
+                freshness_secs: 60,
+                log: None,
+            },
         );
         let config = ServerConfig {
             udp: Some(SocketAddr::from(([127, 0, 0, 1], 0))),

@@ -152,6 +152,46 @@ impl MessageRecord {
     }
 }
 
+impl MessageRecord {
+    /// A record of one ATIS-1000082 HTTP exchange: the JSON bodies are the raw messages; HTTP
+    /// has no Call-ID. The call details start empty, as with [`MessageRecord::sip`].
+    #[allow(clippy::too_many_arguments)]
+    pub fn http(
+        service: Service,
+        result: CallResult,
+        request: Bytes,
+        response: Bytes,
+        status_code: u16,
+        source: SocketAddr,
+        received_at: UnixTime,
+        latency: Duration,
+    ) -> Self {
+        Self {
+            received_at,
+            service,
+            transport: MessageTransport::Http,
+            source,
+            tenant_id: None,
+            sbc_id: None,
+            sbc_name: None,
+            call_id: String::new(),
+            from_tn: None,
+            to_tn: None,
+            attestation: None,
+            verstat: None,
+            result,
+            status_code,
+            reason: None,
+            certificate_version_id: None,
+            x5u: None,
+            chain: None,
+            latency,
+            raw_request: request,
+            raw_response: response,
+        }
+    }
+}
+
 /// A verified chain as the log stores it.
 #[derive(Clone, Debug)]
 pub struct LoggedChain {
