@@ -13,7 +13,9 @@ use sti::{Clock, DangerousX5uConfig, SystemClock, X5uConfig, X5uFetcher};
 use stirling::lifecycle::issuance::{SelfCheck, Step, issue_certificate};
 use stirling::store::{Backend, CertificateId, EventOutcome, Store, TenantId, VersionState};
 use stirling::verification::TrustedSigner;
-use support::lifecycle::{Running, TestStore, deps, entry, start_sandbox, start_sandbox_with};
+use support::lifecycle::{
+    Running, TestStore, assert_nothing_stored, deps, entry, start_sandbox, start_sandbox_with,
+};
 use tokio::task::JoinHandle;
 
 /// The steps of the entry's events, oldest first, as (step, outcome).
@@ -228,20 +230,7 @@ async fn wrong_password_fails_at_login_once_and_stores_no_version() {
     assert_eq!(failure.step, Step::StiPaLogin);
     assert!(failure.error.contains("401"), "{}", failure.error);
     assert!(!failure.error.contains("not-the-password"));
-    assert!(
-        store
-            .list_versions(&tenant, &cert)
-            .await
-            .unwrap()
-            .is_empty()
-    );
-    assert!(
-        store
-            .active_version(&tenant, &cert)
-            .await
-            .unwrap()
-            .is_none()
-    );
+    assert_nothing_stored(store, &tenant, &cert).await;
 
     let events = store.list_events(&tenant, &cert, 100).await.unwrap();
     let failed: Vec<_> = events
@@ -284,20 +273,7 @@ async fn ca_failure_is_a_typed_failure_at_the_acme_step_and_activates_nothing() 
         .await
         .unwrap_err();
     assert_eq!(failure.step, Step::AcmeAccount, "{failure}");
-    assert!(
-        store
-            .list_versions(&tenant, &cert)
-            .await
-            .unwrap()
-            .is_empty()
-    );
-    assert!(
-        store
-            .active_version(&tenant, &cert)
-            .await
-            .unwrap()
-            .is_none()
-    );
+    assert_nothing_stored(store, &tenant, &cert).await;
     db.cleanup().await;
 }
 
@@ -318,20 +294,7 @@ async fn expired_tokens_fail_the_order_and_activate_nothing() {
         .await
         .unwrap_err();
     assert_eq!(failure.step, Step::AcmeOrder, "{failure}");
-    assert!(
-        store
-            .list_versions(&tenant, &cert)
-            .await
-            .unwrap()
-            .is_empty()
-    );
-    assert!(
-        store
-            .active_version(&tenant, &cert)
-            .await
-            .unwrap()
-            .is_none()
-    );
+    assert_nothing_stored(store, &tenant, &cert).await;
     db.cleanup().await;
 }
 

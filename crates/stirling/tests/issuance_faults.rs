@@ -19,7 +19,8 @@ use stirling::store::{
     Backend, CertificateId, CertificateVersion, EventOutcome, Store, TenantId, VersionState,
 };
 use support::lifecycle::{
-    MASTER_KEY, Running, TestStore, connect, deps, deps_with, entry, start_sandbox,
+    MASTER_KEY, Running, TestStore, assert_nothing_stored, connect, deps, deps_with, entry,
+    start_sandbox,
 };
 
 /// Long enough that a held request is still waiting whenever the test looks.
@@ -800,11 +801,6 @@ async fn failed_events(
         .filter(|e| e.outcome == EventOutcome::Failed)
         .map(|e| (e.step, e.error_text.unwrap_or_default()))
         .collect()
-}
-
-async fn assert_nothing_stored(store: &Store, tenant: &TenantId, cert: &CertificateId) {
-    assert!(store.list_versions(tenant, cert).await.unwrap().is_empty());
-    assert!(active(store, tenant, cert).await.is_none());
 }
 
 /// The failed attempt left the store as it was: `first` the only version, still active.

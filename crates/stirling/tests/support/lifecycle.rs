@@ -185,3 +185,9 @@ pub async fn entry(store: &Store, password: &str) -> (TenantId, CertificateId) {
         .unwrap();
     (tenant.id, cert.id)
 }
+
+/// The entry has no version at all, so none active.
+pub async fn assert_nothing_stored(store: &Store, tenant: &TenantId, cert: &CertificateId) {
+    assert!(store.list_versions(tenant, cert).await.unwrap().is_empty());
+    assert!(store.active_version(tenant, cert).await.unwrap().is_none());
+}
