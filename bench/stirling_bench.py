@@ -9,6 +9,7 @@ import math
 import os
 import re
 import shutil
+import signal
 import socket
 import statistics
 import subprocess
@@ -106,11 +107,49 @@ def machine_facts():
     return {
         "nproc": cores(),
         "cpu": model,
+        "ecdsa p-256 sign": ecdsa_speed_text(),
         "loadavg": loadavg(),
         "udp_recv_buffer": f"{UDP_RECV_BUFFER} bytes asked (sip::ServerConfig default); "
         f"net.core.rmem_max={rmem_max}",
         "pinning": pinning,
     }
+
+
+# `openssl speed ecdsap256` sign/s on the machine the issue's targets and earlier figures come
+# from (ES256 there: about 17 us per signature with aws-lc-rs).
+REFERENCE_OPENSSL_SIGNS = 51500
+_ecdsa_speed = None
+
+
+def ecdsa_speed():
+    """openssl's ECDSA P-256 signatures per second on the server's core (0), measured once:
+    the machine's speed, to compare CPU-us figures taken on different machines."""
+    global _ecdsa_speed
+    if _ecdsa_speed is None:
+        _ecdsa_speed = float("nan")
+        if shutil.which("openssl"):
+            out = subprocess.run(
+                pinned(["openssl", "speed", "-seconds", "3", "ecdsap256"], 0),
+                capture_output=True, text=True,
+            ).stdout
+            m = re.search(r"256 bits ecdsa \(nistp256\)\s+\S+s\s+\S+s\s+([0-9.]+)", out)
+            if m:
+                _ecdsa_speed = float(m.group(1))
+    return _ecdsa_speed
+
+
+def ecdsa_speed_text():
+    speed = ecdsa_speed()
+    if math.isnan(speed):
+        return "unknown (no openssl)"
+    return (f"{speed:.0f}/s (openssl speed ecdsap256, core 0; {REFERENCE_OPENSSL_SIGNS}/s on the "
+            f"machine of the issue's figures: this one is x{REFERENCE_OPENSSL_SIGNS / speed:.2f} slower)")
+
+
+def at_reference_speed(cpu_us):
+    """`cpu_us` scaled to the reference machine's speed (an estimate: kernel work need not scale
+    like ECDSA)."""
+    return cpu_us * ecdsa_speed() / REFERENCE_OPENSSL_SIGNS
 
 
 def print_facts(facts):
@@ -145,6 +184,58 @@ class ProcStat:
     def rss_mb(self):
         kb = self.status("VmRSS")
         return int(kb.split()[0]) / 1024 if kb else float("nan")
+
+
+class Profiler:
+    """`perf record -g` attached to the running service (on the load generator's core), for
+    profiling runs: the sampling interrupts cost the server a little CPU of their own."""
+
+    def __init__(self, service, path, core=1):
+        self.proc = subprocess.Popen(
+            pinned(["perf", "record", "-q", "-F", "999", "-g", "--call-graph", "dwarf,16384",
+                    "-p", str(service.proc.pid), "-o", path], core),
+            stdout=subprocess.DEVNULL,
+        )
+        time.sleep(1)  # perf attaches to every thread before the load starts
+
+    def stop(self):
+        self.proc.send_signal(signal.SIGINT)
+        self.proc.wait(timeout=120)
+
+
+class InstructionCount:
+    """`perf stat` counting the service's instructions (user and kernel) while it runs: unlike
+    CPU time, the count barely depends on how fast or how busy the machine is, so it compares
+    runs on different machines and days. None of its figures when perf cannot count."""
+
+    def __init__(self, service, core=1):
+        self.path = os.path.join(service.dir.name, "perf-stat.csv")
+        self.proc = None
+        if shutil.which("perf"):
+            self.proc = subprocess.Popen(
+                pinned(["perf", "stat", "-x", ",", "-o", self.path,
+                        "-e", "instructions:u,instructions:k", "-p", str(service.proc.pid)], core),
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            )
+            time.sleep(0.5)
+
+    def stop(self):
+        """{'user': n, 'kernel': n} instructions, or {} when perf could not count."""
+        if not self.proc:
+            return {}
+        self.proc.send_signal(signal.SIGINT)
+        self.proc.wait(timeout=30)
+        counts = {}
+        try:
+            with open(self.path) as f:
+                for line in f:
+                    fields = line.strip().split(",")
+                    if len(fields) > 2 and fields[0].isdigit():
+                        kind = "user" if fields[2].endswith(":u") else "kernel"
+                        counts[kind] = int(fields[0])
+        except OSError:
+            pass
+        return counts
 
 
 class Service:

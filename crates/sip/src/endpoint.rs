@@ -98,6 +98,11 @@ impl<H: Handler> Endpoint<H> {
         self.transactions.len()
     }
 
+    /// Fires the transactions' timers; runs as long as the server.
+    pub(crate) async fn run_timers(&self) {
+        self.transactions.run_timers().await;
+    }
+
     /// One received message (a datagram, or a frame of a stream).
     pub(crate) fn receive(
         &self,
@@ -125,23 +130,22 @@ impl<H: Handler> Endpoint<H> {
         let StartLine::Request { method, .. } = msg.start_line() else {
             return;
         };
-        // Without a usable top Via there is nowhere to send an answer (RFC 3261 §18.2.2).
-        let Ok(via) = msg.via() else {
-            return;
-        };
-        let reply = path.reply_to(source, &via);
         // ACK never gets a response (RFC 3261 §17.1.1.3).
         let is_ack = *method == Method::Ack;
-        if let Some(error) = early {
-            if !is_ack {
-                self.reject(&msg, &error, &reply);
-            }
-            return;
-        }
-        match msg.into_request() {
-            Ok(req) => self.dispatch(req, source, transport, reply),
-            Err(rejected) if !is_ack => self.reject(&rejected.message, &rejected.error, &reply),
-            Err(_) => {}
+        let refused = match early {
+            Some(error) => (msg, error),
+            None => match msg.into_request() {
+                Ok(req) => {
+                    let reply = path.reply_to(source, &req.via());
+                    return self.dispatch(req, source, transport, reply);
+                }
+                Err(rejected) => (rejected.message, rejected.error),
+            },
+        };
+        let (msg, error) = refused;
+        // Without a usable top Via there is nowhere to send an answer (RFC 3261 §18.2.2).
+        if let (false, Ok(via)) = (is_ack, msg.via()) {
+            self.reject(&msg, &error, &path.reply_to(source, &via));
         }
     }
 
@@ -170,7 +174,7 @@ impl<H: Handler> Endpoint<H> {
                 let _ = self.transactions.ack_received(&key);
             }
             Method::Invite => {
-                if self.transactions.invite_received(&key, &reply) == Lookup::Absorbed {
+                if self.transactions.invite_received(&key, &reply, reliable) == Lookup::Absorbed {
                     return;
                 }
                 let Ok(permit) = Arc::clone(&self.permits).try_acquire_owned() else {
@@ -181,7 +185,7 @@ impl<H: Handler> Endpoint<H> {
                         .build()
                         .unwrap_or_else(|_| fallback(&req, StatusCode::SERVICE_UNAVAILABLE));
                     self.transactions
-                        .invite_completed(key, r.as_bytes().clone(), reliable);
+                        .invite_completed(&key, r.as_bytes().clone());
                     return;
                 };
                 let handler = Arc::clone(&self.handler);
@@ -196,7 +200,7 @@ impl<H: Handler> Endpoint<H> {
                         // A panicking or stuck handler, or a provisional "final" answer: 500.
                         _ => fallback(&req, StatusCode::SERVER_INTERNAL_ERROR),
                     };
-                    transactions.invite_completed(key, response.as_bytes().clone(), reliable);
+                    transactions.invite_completed(&key, response.as_bytes().clone());
                 });
             }
             Method::Cancel => {
@@ -211,12 +215,12 @@ impl<H: Handler> Endpoint<H> {
                     .build()
                     .unwrap_or_else(|_| fallback(&req, status));
                 self.transactions
-                    .non_invite(key, &reply, reliable, r.as_bytes().clone());
+                    .non_invite(&key, &reply, reliable, r.as_bytes().clone());
             }
             Method::Options => {
                 let r = self.handler.options(&req, source, transport);
                 self.transactions
-                    .non_invite(key, &reply, reliable, r.as_bytes().clone());
+                    .non_invite(&key, &reply, reliable, r.as_bytes().clone());
             }
             Method::Bye | Method::Register | Method::Extension(_) => {
                 // RFC 3261 §8.2.1: 405 with the methods we do accept.
@@ -227,7 +231,7 @@ impl<H: Handler> Endpoint<H> {
                     .build()
                     .unwrap_or_else(|_| fallback(&req, status));
                 self.transactions
-                    .non_invite(key, &reply, reliable, r.as_bytes().clone());
+                    .non_invite(&key, &reply, reliable, r.as_bytes().clone());
             }
         }
     }

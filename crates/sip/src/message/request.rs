@@ -1,7 +1,9 @@
 //! A request that carries what a server needs to answer it (RFC 3261 §8.1.1, §8.2).
 
+use std::ops::Range;
+
 use super::uri::{Uri, UriError};
-use super::{CSeq, HeaderName, Message, Method, ParseError, StartLine, malformed};
+use super::{CSeq, HeaderName, Message, Method, ParseError, StartLine, Via, malformed};
 
 /// A SIP request whose Request-URI, Via, From, To, Call-ID, CSeq and Max-Forwards parse, and
 /// whose CSeq method matches the request line. Only [`Message::into_request`] makes one.
@@ -11,6 +13,38 @@ pub struct Request {
     method: Method,
     uri: bytes::Bytes,
     cseq: CSeq,
+    via: TopVia,
+}
+
+/// The top Via as parsed by [`Message::into_request`], as offsets into the message's unfolded
+/// view: the transport layer, the transaction key and the response all read it, and parsing
+/// it once is enough.
+#[derive(Clone, Debug)]
+struct TopVia {
+    transport: Range<usize>,
+    host: Range<usize>,
+    port: Option<u16>,
+    params: Range<usize>,
+    branch: Option<Range<usize>>,
+    rport: Option<Option<u16>>,
+}
+
+impl TopVia {
+    fn of(view: &[u8], via: &Via<'_>) -> Self {
+        // Every part of `via` borrows from `view`: its offset there is a pointer difference.
+        let span = |part: &str| {
+            let start = (part.as_ptr() as usize).saturating_sub(view.as_ptr() as usize);
+            start..start + part.len()
+        };
+        Self {
+            transport: span(via.transport()),
+            host: span(via.host()),
+            port: via.port(),
+            params: span(via.params()),
+            branch: via.branch().map(span),
+            rport: via.rport(),
+        }
+    }
 }
 
 /// A message refused as a request, kept so an error response can echo what it has.
@@ -26,6 +60,26 @@ impl Request {
     /// Parses bytes straight to a request.
     pub fn parse(buf: bytes::Bytes) -> Result<Self, ParseError> {
         Message::parse(buf)?.into_request().map_err(|r| r.error)
+    }
+
+    /// The topmost Via, parsed when the request was checked.
+    pub fn via(&self) -> Via<'_> {
+        let text = |r: &Range<usize>| {
+            self.msg
+                .view
+                .get(r.clone())
+                .and_then(|b| std::str::from_utf8(b).ok())
+                .unwrap_or_default()
+        };
+        let v = &self.via;
+        Via::from_parts(
+            text(&v.transport),
+            text(&v.host),
+            v.port,
+            text(&v.params),
+            v.branch.as_ref().map(text),
+            v.rport,
+        )
     }
 
     /// The method.
@@ -77,11 +131,12 @@ impl Message {
     /// request's (RFC 4475 §3.1.2.x), and the Request-URI is a sip, sips or tel URI.
     pub fn into_request(self) -> Result<Request, Box<Rejected>> {
         match self.check_request() {
-            Ok((method, uri, cseq)) => Ok(Request {
+            Ok((method, uri, cseq, via)) => Ok(Request {
                 msg: self,
                 method,
                 uri,
                 cseq,
+                via,
             }),
             Err(error) => Err(Box::new(Rejected {
                 error,
@@ -90,13 +145,19 @@ impl Message {
         }
     }
 
-    fn check_request(&self) -> Result<(Method, bytes::Bytes, CSeq), ParseError> {
+    fn check_request(&self) -> Result<(Method, bytes::Bytes, CSeq, TopVia), ParseError> {
         let StartLine::Request { method, uri } = &self.start else {
             return Err(ParseError::StartLine {
                 reason: "not a request",
             });
         };
-        self.vias()?;
+        // Every Via must parse; the top one is kept.
+        let mut top = None;
+        for value in self.headers().values(HeaderName::Via) {
+            let via = Via::parse(value?).map_err(|reason| malformed(HeaderName::Via, reason))?;
+            top.get_or_insert_with(|| TopVia::of(&self.view, &via));
+        }
+        let via = top.ok_or(super::missing(HeaderName::Via))?;
         self.from()?;
         self.to()?;
         self.call_id()?;
@@ -120,7 +181,7 @@ impl Message {
                 });
             }
         }
-        Ok((method.clone(), uri.clone(), cseq))
+        Ok((method.clone(), uri.clone(), cseq, via))
     }
 }
 

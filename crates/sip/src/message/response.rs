@@ -162,11 +162,13 @@ impl ResponseBuilder<'_> {
     }
 }
 
+/// A hash of the Call-ID, From and top Via values as received: a retransmission (the same
+/// bytes) gets the same tag, another call or transaction another one; nothing is parsed.
 fn derived_tag(req: &Message) -> String {
     let mut h = DefaultHasher::new();
-    req.headers().raw(HeaderName::CallId).next().hash(&mut h);
-    req.from().ok().and_then(|f| f.tag()).hash(&mut h);
-    req.via().ok().and_then(|v| v.branch()).hash(&mut h);
+    for name in [HeaderName::CallId, HeaderName::From, HeaderName::Via] {
+        req.headers().raw(name).next().hash(&mut h);
+    }
     format!("{:016x}", h.finish())
 }
 

@@ -49,12 +49,17 @@ fn request_line_and_typed_headers() {
     assert_eq!(r.uri().user(), Some("+12155551212"));
     assert_eq!(r.uri().host(), "ss.example.net");
     assert_eq!(r.uri_str(), "sip:+12155551212@ss.example.net;user=phone");
-    let via = r.via().unwrap();
+    let via = r.via();
     assert_eq!(
         (via.host(), via.port(), via.branch()),
         ("192.0.2.10", Some(5060), Some("z9hG4bK-1-1"))
     );
     assert_eq!(via.rport(), Some(None));
+    assert_eq!(
+        via,
+        r.message().via().unwrap(),
+        "kept at check = parsed again"
+    );
     assert_eq!(r.vias().unwrap().len(), 2);
     let from = r.from().unwrap();
     assert_eq!(from.display_name(), Some("\"Alice\""));
@@ -109,7 +114,7 @@ l: 0
     .unwrap();
     let hosts: Vec<_> = r.vias().unwrap().iter().map(|v| v.host()).collect();
     assert_eq!(hosts, ["a.example.com", "b.example.com", "c.example.com"]);
-    assert_eq!(r.via().unwrap().transport(), "TCP");
+    assert_eq!(r.via().transport(), "TCP");
     assert_eq!(r.call_id().unwrap(), "abc");
     assert_eq!(
         r.contacts().unwrap()[1].display_name(),
@@ -132,7 +137,7 @@ CSeq: 2
 
 ";
     let r = req(text).unwrap();
-    assert_eq!(r.via().unwrap().host(), "192.0.2.1");
+    assert_eq!(r.via().host(), "192.0.2.1");
     assert_eq!(r.from().unwrap().tag(), Some("77"));
     assert_eq!(r.cseq().seq, 2);
     let resp = r.respond(StatusCode::OK).build().unwrap();
@@ -710,7 +715,8 @@ proptest! {
         prop_assert_eq!(r.method().as_bytes(), p.method.as_bytes());
         prop_assert_eq!(r.uri().user(), Some(p.number.as_str()));
         prop_assert_eq!(r.uri().host(), p.host.as_str());
-        prop_assert_eq!(r.via().unwrap().branch(), Some(p.branch.as_str()));
+        prop_assert_eq!(r.via().branch(), Some(p.branch.as_str()));
+        prop_assert_eq!(r.via(), r.message().via().unwrap());
         prop_assert_eq!(r.from().unwrap().tag(), Some(p.from_tag.as_str()));
         prop_assert_eq!(r.to().unwrap().tag(), p.to_tag.as_deref());
         prop_assert_eq!(r.to().unwrap().uri().user(), Some(p.number.as_str()));

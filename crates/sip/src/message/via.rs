@@ -19,6 +19,9 @@ pub struct Via<'a> {
     host: &'a str,
     port: Option<u16>,
     params: &'a str,
+    /// Looked up once at parse: every answer and transaction key needs them.
+    branch: Option<&'a str>,
+    rport: Option<Option<u16>>,
 }
 
 impl<'a> Via<'a> {
@@ -58,21 +61,50 @@ impl<'a> Via<'a> {
         }
         let host_start = rest.find(&sent_by[..host_len]).ok_or("bad sent-by")?;
         let host = &rest[host_start..host_start + host_len];
-        let via = Self {
+        let mut branch = None;
+        let mut rport = None;
+        for (name, value) in grammar::params(params) {
+            if name.eq_ignore_ascii_case("branch") && branch.is_none() {
+                branch = Some(value.ok_or("empty branch")?);
+            } else if name.eq_ignore_ascii_case("rport") && rport.is_none() {
+                rport = Some(match value {
+                    Some(r) => Some(r.parse::<u16>().map_err(|_| "bad rport")?),
+                    None => None,
+                });
+            }
+        }
+        Ok(Self {
             transport,
             host,
             port,
             params,
-        };
-        if let Some(Some(r)) = via.param("rport")
-            && r.parse::<u16>().is_err()
-        {
-            return Err("bad rport");
+            branch,
+            rport,
+        })
+    }
+
+    /// A Via from parts [`Via::parse`] returned earlier (see `Request::via`).
+    pub(crate) fn from_parts(
+        transport: &'a str,
+        host: &'a str,
+        port: Option<u16>,
+        params: &'a str,
+        branch: Option<&'a str>,
+        rport: Option<Option<u16>>,
+    ) -> Self {
+        Self {
+            transport,
+            host,
+            port,
+            params,
+            branch,
+            rport,
         }
-        match via.param("branch") {
-            Some(Some(_)) | None => Ok(via),
-            Some(None) => Err("empty branch"),
-        }
+    }
+
+    /// The parameters after the sent-by, as received (without the first `;`).
+    pub(crate) fn params(&self) -> &'a str {
+        self.params
     }
 
     /// The transport token (`UDP`, `TCP`, `TLS`…), as received.
@@ -92,7 +124,7 @@ impl<'a> Via<'a> {
 
     /// The `branch` parameter.
     pub fn branch(&self) -> Option<&'a str> {
-        self.param("branch").flatten()
+        self.branch
     }
 
     /// The `received` parameter.
@@ -102,7 +134,7 @@ impl<'a> Via<'a> {
 
     /// The `rport` parameter: `Some(None)` when requested without a value (RFC 3581 §3).
     pub fn rport(&self) -> Option<Option<u16>> {
-        self.param("rport").map(|v| v.and_then(|p| p.parse().ok()))
+        self.rport
     }
 
     /// Any parameter by name (case-insensitive).

@@ -44,7 +44,7 @@ impl Key {
 
     fn with_method(req: &Request, method: Method) -> Option<Self> {
         let buf = req.as_bytes();
-        let via = req.via().ok()?;
+        let via = req.via();
         if via.is_rfc3261() {
             let branch = via.branch()?;
             return Some(Self::Rfc3261 {

@@ -157,6 +157,11 @@ impl<H: Handler> Server<H> {
     /// Serves every bound socket. Returns only when one of them fails.
     pub async fn run(self) -> io::Result<()> {
         let mut tasks = JoinSet::new();
+        let endpoint = Arc::clone(&self.endpoint);
+        tasks.spawn(async move {
+            endpoint.run_timers().await;
+            Ok(())
+        });
         if let Some(socket) = self.udp {
             tasks.spawn(udp::serve(socket, Arc::clone(&self.endpoint)));
         }

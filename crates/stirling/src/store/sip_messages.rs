@@ -8,13 +8,14 @@
 
 use std::fmt;
 use std::str::FromStr;
+use std::sync::OnceLock;
 
 use passport::{Attestation, TelephoneNumber, UnixTime, Verstat};
 use sqlx::any::AnyRow;
 use sqlx::{AssertSqlSafe, Row as _};
 
 use super::{
-    SipMessageId, Store, StoreError, TenantId, TenantScope, VersionId, parsed_column,
+    Backend, SipMessageId, Store, StoreError, TenantId, TenantScope, VersionId, parsed_column,
     serialize_time, time_column, to_db_time,
 };
 
@@ -283,6 +284,71 @@ macro_rules! summary_columns {
     };
 }
 
+/// The columns of `sip_messages` an insert binds, in bind order.
+const INSERT_COLUMNS: &str = "id, received_at, service, transport, source, tenant_id, sbc_id, \
+    sbc_name, call_id, from_tn, to_tn, attestation, verstat, result, status_code, reason, \
+    certificate_version_id, x5u, chain_fingerprint, latency_us, raw_request, \
+    raw_request_truncated, raw_response, raw_response_truncated";
+
+/// Values bound per row of an insert (the number of [`INSERT_COLUMNS`]).
+const INSERT_BINDS: usize = 24;
+
+/// The most rows one INSERT writes: 64 × 24 = 1 536 bound values, well under the limits of
+/// SQLite (32 766) and PostgreSQL (65 535).
+const MAX_INSERT_ROWS: usize = 64;
+
+/// How many of `remaining` rows the next INSERT takes: [`MAX_INSERT_ROWS`], else the largest
+/// power of two that fits. Many rows per statement spare a round trip to the database per row
+/// (a thread hop on SQLite, a network round trip on PostgreSQL); powers of two keep the
+/// distinct statements, each prepared and cached once per connection, to seven.
+fn insert_rows(remaining: usize) -> usize {
+    if remaining >= MAX_INSERT_ROWS {
+        MAX_INSERT_ROWS
+    } else {
+        1 << remaining.max(1).ilog2()
+    }
+}
+
+/// The statement for `rows` rows (a value of [`insert_rows`]) on `backend`, built once.
+fn insert_statement(rows: usize, backend: Backend) -> &'static str {
+    const VARIANTS: usize = MAX_INSERT_ROWS.ilog2() as usize + 1;
+    static SQLITE: [OnceLock<String>; VARIANTS] = [const { OnceLock::new() }; VARIANTS];
+    static POSTGRES: [OnceLock<String>; VARIANTS] = [const { OnceLock::new() }; VARIANTS];
+    let statements = match backend {
+        Backend::Sqlite => &SQLITE,
+        Backend::Postgres => &POSTGRES,
+    };
+    statements[rows.ilog2() as usize].get_or_init(|| values_statement(rows, backend))
+}
+
+/// `INSERT INTO sip_messages (…) VALUES (…), (…)` for `rows` rows. PostgreSQL numbers its
+/// placeholders (`$1`…); SQLite gets plain `?`, bound in order: its driver looks up each
+/// numbered placeholder's name in a list as long as the statement's, which made binding a
+/// 64-row statement quadratic (a quarter of the log writer's time, measured with perf).
+fn values_statement(rows: usize, backend: Backend) -> String {
+    let mut sql = format!("INSERT INTO sip_messages ({INSERT_COLUMNS}) VALUES ");
+    for row in 0..rows {
+        if row > 0 {
+            sql.push_str(", ");
+        }
+        sql.push('(');
+        for column in 0..INSERT_BINDS {
+            if column > 0 {
+                sql.push_str(", ");
+            }
+            match backend {
+                Backend::Sqlite => sql.push('?'),
+                Backend::Postgres => {
+                    sql.push('$');
+                    sql.push_str(&(row * INSERT_BINDS + column + 1).to_string());
+                }
+            }
+        }
+        sql.push(')');
+    }
+    sql
+}
+
 /// A value bound to a query built at run time.
 enum Bind {
     Int(i64),
@@ -314,43 +380,41 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         }
-        for message in messages {
-            let s = &message.summary;
-            sqlx::query(
-                "INSERT INTO sip_messages (id, received_at, service, transport, source, \
-                 tenant_id, sbc_id, sbc_name, call_id, from_tn, to_tn, attestation, verstat, \
-                 result, status_code, reason, certificate_version_id, x5u, chain_fingerprint, \
-                 latency_us, raw_request, raw_request_truncated, raw_response, \
-                 raw_response_truncated) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, \
-                 $17, $18, $19, $20, $21, $22, $23, $24)",
-            )
-            .bind(s.id.as_str())
-            .bind(to_db_time(s.received_at)?)
-            .bind(s.service.as_str())
-            .bind(s.transport.as_str())
-            .bind(s.source.as_str())
-            .bind(s.tenant_id.as_ref().map(TenantId::as_str))
-            .bind(s.sbc_id.as_deref())
-            .bind(s.sbc_name.as_deref())
-            .bind(s.call_id.as_str())
-            .bind(s.from_tn.as_deref())
-            .bind(s.to_tn.as_deref())
-            .bind(s.attestation.map(Attestation::as_str))
-            .bind(s.verstat.map(Verstat::as_str))
-            .bind(s.result.as_str())
-            .bind(i64::from(s.status_code))
-            .bind(s.reason.as_deref())
-            .bind(s.certificate_version_id.as_ref().map(VersionId::as_str))
-            .bind(s.x5u.as_deref())
-            .bind(s.chain_fingerprint.as_deref())
-            .bind(i64::try_from(s.latency_us).unwrap_or(i64::MAX))
-            .bind(message.raw_request.text.as_str())
-            .bind(i64::from(message.raw_request.truncated))
-            .bind(message.raw_response.text.as_str())
-            .bind(i64::from(message.raw_response.truncated))
-            .execute(&mut *tx)
-            .await?;
+        let mut rest = messages;
+        while !rest.is_empty() {
+            let rows = insert_rows(rest.len());
+            let (chunk, tail) = rest.split_at(rows);
+            rest = tail;
+            let mut query = sqlx::query(AssertSqlSafe(insert_statement(rows, self.backend)));
+            for message in chunk {
+                let s = &message.summary;
+                query = query
+                    .bind(s.id.as_str())
+                    .bind(to_db_time(s.received_at)?)
+                    .bind(s.service.as_str())
+                    .bind(s.transport.as_str())
+                    .bind(s.source.as_str())
+                    .bind(s.tenant_id.as_ref().map(TenantId::as_str))
+                    .bind(s.sbc_id.as_deref())
+                    .bind(s.sbc_name.as_deref())
+                    .bind(s.call_id.as_str())
+                    .bind(s.from_tn.as_deref())
+                    .bind(s.to_tn.as_deref())
+                    .bind(s.attestation.map(Attestation::as_str))
+                    .bind(s.verstat.map(Verstat::as_str))
+                    .bind(s.result.as_str())
+                    .bind(i64::from(s.status_code))
+                    .bind(s.reason.as_deref())
+                    .bind(s.certificate_version_id.as_ref().map(VersionId::as_str))
+                    .bind(s.x5u.as_deref())
+                    .bind(s.chain_fingerprint.as_deref())
+                    .bind(i64::try_from(s.latency_us).unwrap_or(i64::MAX))
+                    .bind(message.raw_request.text.as_str())
+                    .bind(i64::from(message.raw_request.truncated))
+                    .bind(message.raw_response.text.as_str())
+                    .bind(i64::from(message.raw_response.truncated));
+            }
+            query.execute(&mut *tx).await?;
         }
         tx.commit().await?;
         Ok(())
@@ -613,5 +677,41 @@ fn serialize_verstat<S: serde::Serializer>(
     match verstat {
         Some(v) => serializer.serialize_str(v.as_str()),
         None => serializer.serialize_none(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn inserts_take_full_chunks_then_powers_of_two() {
+        let mut sizes = Vec::new();
+        let mut remaining = 64 + 64 + 37;
+        while remaining > 0 {
+            let rows = insert_rows(remaining);
+            sizes.push(rows);
+            remaining -= rows;
+        }
+        assert_eq!(sizes, vec![64, 64, 32, 4, 1]);
+        assert_eq!(insert_rows(1), 1);
+    }
+
+    #[test]
+    fn statements_have_a_placeholder_per_column_and_row() {
+        assert_eq!(INSERT_COLUMNS.split(',').count(), INSERT_BINDS);
+        let two = values_statement(2, Backend::Postgres);
+        assert!(two.contains("VALUES ($1, $2,"));
+        assert!(two.ends_with("$23, $24), ($25, $26, $27, $28, $29, $30, $31, $32, $33, $34, $35, $36, $37, $38, $39, $40, $41, $42, $43, $44, $45, $46, $47, $48)"));
+        let two = values_statement(2, Backend::Sqlite);
+        assert_eq!(two.matches('?').count(), 2 * INSERT_BINDS);
+        assert!(!two.contains('$'));
+        for backend in [Backend::Sqlite, Backend::Postgres] {
+            assert_eq!(insert_statement(64, backend).matches('(').count(), 65);
+            assert!(std::ptr::eq(
+                insert_statement(8, backend),
+                insert_statement(8, backend)
+            ));
+        }
     }
 }
