@@ -15,7 +15,11 @@ fuzz_target!(|data: &[u8]| {
     let _ = (m.contacts(), m.p_asserted_identities(), m.date_time(), m.identities());
     let (msg, status) = match m.into_request() {
         Ok(r) => {
-            let _ = (r.uri(), r.uri_str());
+            // What the check kept must be what parsing again gives.
+            assert_eq!(Ok(r.via()), r.message().via());
+            assert_eq!(Ok(r.from()), r.message().from());
+            assert_eq!(Ok(r.to()), r.message().to());
+            assert_eq!(Ok(r.uri()), sip::Uri::parse(r.uri_str()));
             (r.into_message(), StatusCode::MOVED_TEMPORARILY)
         }
         Err(rejected) => (rejected.message, rejected.error.status()),

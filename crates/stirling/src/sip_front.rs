@@ -366,8 +366,8 @@ impl SipFront {
     ) -> Result<Response, Refusal> {
         note.result = Some(CallResult::Unsigned);
         let pai = req.p_asserted_identities()?;
-        let from = req.from()?;
-        let to = req.to()?;
+        let from = req.from();
+        let to = req.to();
         let orig = pai.first().unwrap_or(&from).uri().as_str();
         let redirect = redirect(req);
         // SHAKEN signs telephone numbers only; `anonymous` and the like go on unsigned.
@@ -476,8 +476,8 @@ impl SipFront {
         note: &mut CallNote,
     ) -> Result<Response, Refusal> {
         let pai = req.p_asserted_identities()?;
-        let from = req.from()?;
-        let to = req.to()?;
+        let from = req.from();
+        let to = req.to();
         // Prefer a tel PAI, then any PAI that is a number, then From (§2.4).
         let orig = pai
             .iter()

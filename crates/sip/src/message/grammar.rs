@@ -1,6 +1,20 @@
 //! Small pieces of the RFC 3261 §25 grammar shared by the typed headers: LWS trimming,
 //! comma-separated values and `;name=value` parameters, all aware of quoted strings and `<…>`.
 
+/// Where `part`, a slice of `base`, lies in it: parsed values are kept as offsets so that a
+/// `Request` can hand them out again without parsing (see `Request::via`).
+pub(crate) fn span(base: &[u8], part: &str) -> std::ops::Range<usize> {
+    let start = (part.as_ptr() as usize).saturating_sub(base.as_ptr() as usize);
+    start..start + part.len()
+}
+
+/// The text at `range` of `base`, as [`span`] found it (empty if it is not there).
+pub(crate) fn at<'a>(base: &'a [u8], range: &std::ops::Range<usize>) -> &'a str {
+    base.get(range.clone())
+        .and_then(|b| std::str::from_utf8(b).ok())
+        .unwrap_or_default()
+}
+
 /// Trims SP and HTAB (folding was already turned into spaces, see `Message`).
 pub(crate) fn trim(s: &str) -> &str {
     s.trim_matches([' ', '\t'])

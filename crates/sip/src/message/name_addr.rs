@@ -8,8 +8,10 @@
 //! Without angle brackets, everything after the first `;` is a header parameter, not a URI
 //! parameter (§20.10).
 
+use std::ops::Range;
+
 use super::grammar::{self, trim};
-use super::uri::Uri;
+use super::uri::{KeptUri, Uri};
 
 /// A name-addr or addr-spec with header parameters.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -70,6 +72,34 @@ impl<'a> NameAddr<'a> {
     /// A header parameter by name (case-insensitive).
     pub fn param(&self, name: &str) -> Option<Option<&'a str>> {
         grammar::param(self.params, name)
+    }
+}
+
+/// A [`NameAddr`] kept as offsets into the text it was parsed from (see `grammar::span`).
+#[derive(Clone, Debug)]
+pub(crate) struct KeptNameAddr {
+    display: Option<Range<usize>>,
+    uri: KeptUri,
+    params: Range<usize>,
+}
+
+impl KeptNameAddr {
+    /// Keeps `value`, which borrows from `base`.
+    pub(crate) fn new(base: &[u8], value: &NameAddr<'_>) -> Self {
+        Self {
+            display: value.display.map(|d| grammar::span(base, d)),
+            uri: KeptUri::new(base, &value.uri),
+            params: grammar::span(base, value.params),
+        }
+    }
+
+    /// The value again, over the same `base`.
+    pub(crate) fn get<'a>(&self, base: &'a [u8]) -> NameAddr<'a> {
+        NameAddr {
+            display: self.display.as_ref().map(|d| grammar::at(base, d)),
+            uri: self.uri.get(base),
+            params: grammar::at(base, &self.params),
+        }
     }
 }
 

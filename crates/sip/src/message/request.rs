@@ -1,9 +1,9 @@
 //! A request that carries what a server needs to answer it (RFC 3261 §8.1.1, §8.2).
 
-use std::ops::Range;
-
-use super::uri::{Uri, UriError};
-use super::{CSeq, HeaderName, Message, Method, ParseError, StartLine, Via, malformed};
+use super::name_addr::KeptNameAddr;
+use super::uri::{KeptUri, Uri, UriError};
+use super::via::KeptVia;
+use super::{CSeq, HeaderName, Message, Method, NameAddr, ParseError, StartLine, Via, malformed};
 
 /// A SIP request whose Request-URI, Via, From, To, Call-ID, CSeq and Max-Forwards parse, and
 /// whose CSeq method matches the request line. Only [`Message::into_request`] makes one.
@@ -11,40 +11,19 @@ use super::{CSeq, HeaderName, Message, Method, ParseError, StartLine, Via, malfo
 pub struct Request {
     msg: Message,
     method: Method,
-    uri: bytes::Bytes,
     cseq: CSeq,
-    via: TopVia,
+    /// What the check parsed, kept as offsets into the message's (unfolded) view: the
+    /// transport, the transaction key, the answer and the application all read these, and
+    /// parsing each once is enough.
+    kept: Kept,
 }
 
-/// The top Via as parsed by [`Message::into_request`], as offsets into the message's unfolded
-/// view: the transport layer, the transaction key and the response all read it, and parsing
-/// it once is enough.
 #[derive(Clone, Debug)]
-struct TopVia {
-    transport: Range<usize>,
-    host: Range<usize>,
-    port: Option<u16>,
-    params: Range<usize>,
-    branch: Option<Range<usize>>,
-    rport: Option<Option<u16>>,
-}
-
-impl TopVia {
-    fn of(view: &[u8], via: &Via<'_>) -> Self {
-        // Every part of `via` borrows from `view`: its offset there is a pointer difference.
-        let span = |part: &str| {
-            let start = (part.as_ptr() as usize).saturating_sub(view.as_ptr() as usize);
-            start..start + part.len()
-        };
-        Self {
-            transport: span(via.transport()),
-            host: span(via.host()),
-            port: via.port(),
-            params: span(via.params()),
-            branch: via.branch().map(span),
-            rport: via.rport(),
-        }
-    }
+struct Kept {
+    uri: KeptUri,
+    via: KeptVia,
+    from: KeptNameAddr,
+    to: KeptNameAddr,
 }
 
 /// A message refused as a request, kept so an error response can echo what it has.
@@ -62,24 +41,19 @@ impl Request {
         Message::parse(buf)?.into_request().map_err(|r| r.error)
     }
 
-    /// The topmost Via, parsed when the request was checked.
+    /// The topmost Via (checked to parse).
     pub fn via(&self) -> Via<'_> {
-        let text = |r: &Range<usize>| {
-            self.msg
-                .view
-                .get(r.clone())
-                .and_then(|b| std::str::from_utf8(b).ok())
-                .unwrap_or_default()
-        };
-        let v = &self.via;
-        Via::from_parts(
-            text(&v.transport),
-            text(&v.host),
-            v.port,
-            text(&v.params),
-            v.branch.as_ref().map(text),
-            v.rport,
-        )
+        self.kept.via.get(&self.msg.view)
+    }
+
+    /// The From header (checked to parse).
+    pub fn from(&self) -> NameAddr<'_> {
+        self.kept.from.get(&self.msg.view)
+    }
+
+    /// The To header (checked to parse).
+    pub fn to(&self) -> NameAddr<'_> {
+        self.kept.to.get(&self.msg.view)
     }
 
     /// The method.
@@ -87,18 +61,14 @@ impl Request {
         &self.method
     }
 
-    /// The Request-URI (already checked to parse).
+    /// The Request-URI (checked to parse).
     pub fn uri(&self) -> Uri<'_> {
-        // Checked by `into_request`; the fallback is never taken.
-        std::str::from_utf8(&self.uri)
-            .ok()
-            .and_then(|s| Uri::parse(s).ok())
-            .unwrap_or(Uri::PLACEHOLDER)
+        self.kept.uri.get(&self.msg.view)
     }
 
     /// The Request-URI text as received.
     pub fn uri_str(&self) -> &str {
-        std::str::from_utf8(&self.uri).unwrap_or_default()
+        self.uri().as_str()
     }
 
     /// The CSeq.
@@ -131,12 +101,11 @@ impl Message {
     /// request's (RFC 4475 §3.1.2.x), and the Request-URI is a sip, sips or tel URI.
     pub fn into_request(self) -> Result<Request, Box<Rejected>> {
         match self.check_request() {
-            Ok((method, uri, cseq, via)) => Ok(Request {
+            Ok((method, cseq, kept)) => Ok(Request {
                 msg: self,
                 method,
-                uri,
                 cseq,
-                via,
+                kept,
             }),
             Err(error) => Err(Box::new(Rejected {
                 error,
@@ -145,7 +114,7 @@ impl Message {
         }
     }
 
-    fn check_request(&self) -> Result<(Method, bytes::Bytes, CSeq, TopVia), ParseError> {
+    fn check_request(&self) -> Result<(Method, CSeq, Kept), ParseError> {
         let StartLine::Request { method, uri } = &self.start else {
             return Err(ParseError::StartLine {
                 reason: "not a request",
@@ -155,11 +124,11 @@ impl Message {
         let mut top = None;
         for value in self.headers().values(HeaderName::Via) {
             let via = Via::parse(value?).map_err(|reason| malformed(HeaderName::Via, reason))?;
-            top.get_or_insert_with(|| TopVia::of(&self.view, &via));
+            top.get_or_insert_with(|| KeptVia::new(&self.view, &via));
         }
         let via = top.ok_or(super::missing(HeaderName::Via))?;
-        self.from()?;
-        self.to()?;
+        let from = KeptNameAddr::new(&self.view, &Message::from(self)?);
+        let to = KeptNameAddr::new(&self.view, &Message::to(self)?);
         self.call_id()?;
         let cseq = self.cseq()?;
         if cseq.method != *method {
@@ -172,16 +141,19 @@ impl Message {
         let text = std::str::from_utf8(uri).map_err(|_| ParseError::StartLine {
             reason: "request-uri is not utf-8",
         })?;
-        match Uri::parse(text) {
-            Ok(_) => {}
+        let uri = match Uri::parse(text) {
+            Ok(uri) => uri,
             Err(UriError::Scheme) if is_scheme(text) => return Err(ParseError::UnsupportedScheme),
             Err(_) => {
                 return Err(ParseError::StartLine {
                     reason: "bad request-uri",
                 });
             }
-        }
-        Ok((method.clone(), uri.clone(), cseq, via))
+        };
+        // `uri` borrows the start line of `buf`; the view holds the same bytes there (only
+        // folded header lines differ), so its offsets hold in the view too.
+        let uri = KeptUri::new(&self.buf, &uri);
+        Ok((method.clone(), cseq, Kept { uri, via, from, to }))
     }
 }
 

@@ -61,11 +61,11 @@ fn request_line_and_typed_headers() {
         "kept at check = parsed again"
     );
     assert_eq!(r.vias().unwrap().len(), 2);
-    let from = r.from().unwrap();
+    let from = r.from();
     assert_eq!(from.display_name(), Some("\"Alice\""));
     assert_eq!(from.tag(), Some("1928301774"));
     assert_eq!(from.uri().user(), Some("+12155550100"));
-    assert_eq!(r.to().unwrap().tag(), None);
+    assert_eq!(r.to().tag(), None);
     assert_eq!(
         r.call_id().unwrap(),
         "a84b4c76e66710@pc33.atlanta.example.com"
@@ -138,7 +138,7 @@ CSeq: 2
 ";
     let r = req(text).unwrap();
     assert_eq!(r.via().host(), "192.0.2.1");
-    assert_eq!(r.from().unwrap().tag(), Some("77"));
+    assert_eq!(r.from().tag(), Some("77"));
     assert_eq!(r.cseq().seq, 2);
     let resp = r.respond(StatusCode::OK).build().unwrap();
     let out = std::str::from_utf8(resp.as_bytes()).unwrap();
@@ -376,12 +376,9 @@ m:\"Quoted string \\\"\\\"\" <sip:jdrosen@example.com> ; newparam =
         body.len()
     );
     let r = Request::parse(Bytes::from(head.replace('\n', "\r\n") + body)).unwrap();
-    assert_eq!(r.to().unwrap().tag(), Some("1918181833n"));
-    assert_eq!(r.from().unwrap().tag(), Some("98asjd8"));
-    assert_eq!(
-        r.from().unwrap().display_name(),
-        Some(r#""J Rosenberg \\\"""#)
-    );
+    assert_eq!(r.to().tag(), Some("1918181833n"));
+    assert_eq!(r.from().tag(), Some("98asjd8"));
+    assert_eq!(r.from().display_name(), Some(r#""J Rosenberg \\\"""#));
     assert_eq!(r.max_forwards().unwrap(), Some(68));
     assert_eq!(r.cseq().seq, 9);
     let vias = r.vias().unwrap();
@@ -451,7 +448,7 @@ l: 0
     .unwrap();
     assert_eq!(r.uri().user(), Some("user;par=u%40example.net"));
     assert_eq!(r.uri().host(), "example.com");
-    assert_eq!(r.from().unwrap().display_name(), Some("caller"));
+    assert_eq!(r.from().display_name(), Some("caller"));
     let t: Vec<_> = r.vias().unwrap().iter().map(|v| v.transport()).collect();
     assert_eq!(t, ["SCTP", "TLS", "UNKNOWN"]);
 }
@@ -717,9 +714,12 @@ proptest! {
         prop_assert_eq!(r.uri().host(), p.host.as_str());
         prop_assert_eq!(r.via().branch(), Some(p.branch.as_str()));
         prop_assert_eq!(r.via(), r.message().via().unwrap());
-        prop_assert_eq!(r.from().unwrap().tag(), Some(p.from_tag.as_str()));
-        prop_assert_eq!(r.to().unwrap().tag(), p.to_tag.as_deref());
-        prop_assert_eq!(r.to().unwrap().uri().user(), Some(p.number.as_str()));
+        prop_assert_eq!(r.from(), r.message().from().unwrap());
+        prop_assert_eq!(r.to(), r.message().to().unwrap());
+        prop_assert_eq!(r.uri(), Uri::parse(r.uri_str()).unwrap());
+        prop_assert_eq!(r.from().tag(), Some(p.from_tag.as_str()));
+        prop_assert_eq!(r.to().tag(), p.to_tag.as_deref());
+        prop_assert_eq!(r.to().uri().user(), Some(p.number.as_str()));
         prop_assert_eq!(r.call_id().unwrap(), p.call_id.as_str());
         prop_assert_eq!(r.cseq().seq, p.seq);
         prop_assert_eq!(r.body(), &p.body[..]);

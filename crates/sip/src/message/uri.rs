@@ -6,6 +6,8 @@
 //! tel-URI  = "tel:" telephone-subscriber                                  ; RFC 3966 §3
 //! ```
 
+use std::ops::Range;
+
 use super::grammar;
 
 /// A URI scheme this crate understands.
@@ -52,17 +54,6 @@ pub struct Uri<'a> {
 }
 
 impl<'a> Uri<'a> {
-    /// `sip:invalid`, for code paths a checked value makes unreachable.
-    pub(crate) const PLACEHOLDER: Uri<'static> = Uri {
-        raw: "sip:invalid",
-        scheme: Scheme::Sip,
-        user: None,
-        host: "invalid",
-        port: None,
-        params: "",
-        headers: None,
-    };
-
     /// Parses a URI. Scheme names are case-insensitive (RFC 3261 §19.1.4).
     pub fn parse(raw: &'a str) -> Result<Self, UriError> {
         if raw.bytes().any(|c| c <= b' ' || c == 0x7f) {
@@ -159,6 +150,48 @@ impl<'a> Uri<'a> {
     /// The raw header part after `?`, if any.
     pub fn headers(&self) -> Option<&'a str> {
         self.headers
+    }
+}
+
+/// A [`Uri`] kept as offsets into the text it was parsed from (see `grammar::span`).
+#[derive(Clone, Debug)]
+pub(crate) struct KeptUri {
+    raw: Range<usize>,
+    scheme: Scheme,
+    user: Option<Range<usize>>,
+    host: Range<usize>,
+    port: Option<u16>,
+    params: Range<usize>,
+    headers: Option<Range<usize>>,
+}
+
+impl KeptUri {
+    /// Keeps `uri`, which borrows from `base`.
+    pub(crate) fn new(base: &[u8], uri: &Uri<'_>) -> Self {
+        let span = |part: &str| grammar::span(base, part);
+        Self {
+            raw: span(uri.raw),
+            scheme: uri.scheme,
+            user: uri.user.map(span),
+            host: span(uri.host),
+            port: uri.port,
+            params: span(uri.params),
+            headers: uri.headers.map(span),
+        }
+    }
+
+    /// The URI again, over the same `base`.
+    pub(crate) fn get<'a>(&self, base: &'a [u8]) -> Uri<'a> {
+        let at = |r: &Range<usize>| grammar::at(base, r);
+        Uri {
+            raw: at(&self.raw),
+            scheme: self.scheme,
+            user: self.user.as_ref().map(at),
+            host: at(&self.host),
+            port: self.port,
+            params: at(&self.params),
+            headers: self.headers.as_ref().map(at),
+        }
     }
 }
 

@@ -6,6 +6,8 @@
 //! sent-by     = host [ COLON port ]
 //! ```
 
+use std::ops::Range;
+
 use super::grammar::{self, trim};
 use super::uri::split_hostport;
 
@@ -83,30 +85,6 @@ impl<'a> Via<'a> {
         })
     }
 
-    /// A Via from parts [`Via::parse`] returned earlier (see `Request::via`).
-    pub(crate) fn from_parts(
-        transport: &'a str,
-        host: &'a str,
-        port: Option<u16>,
-        params: &'a str,
-        branch: Option<&'a str>,
-        rport: Option<Option<u16>>,
-    ) -> Self {
-        Self {
-            transport,
-            host,
-            port,
-            params,
-            branch,
-            rport,
-        }
-    }
-
-    /// The parameters after the sent-by, as received (without the first `;`).
-    pub(crate) fn params(&self) -> &'a str {
-        self.params
-    }
-
     /// The transport token (`UDP`, `TCP`, `TLS`…), as received.
     pub fn transport(&self) -> &'a str {
         self.transport
@@ -145,6 +123,45 @@ impl<'a> Via<'a> {
     /// Whether the branch starts with the RFC 3261 magic cookie.
     pub fn is_rfc3261(&self) -> bool {
         self.branch().is_some_and(|b| b.starts_with(MAGIC_COOKIE))
+    }
+}
+
+/// A [`Via`] kept as offsets into the text it was parsed from (see `grammar::span`).
+#[derive(Clone, Debug)]
+pub(crate) struct KeptVia {
+    transport: Range<usize>,
+    host: Range<usize>,
+    port: Option<u16>,
+    params: Range<usize>,
+    branch: Option<Range<usize>>,
+    rport: Option<Option<u16>>,
+}
+
+impl KeptVia {
+    /// Keeps `via`, which borrows from `base`.
+    pub(crate) fn new(base: &[u8], via: &Via<'_>) -> Self {
+        let span = |part: &str| grammar::span(base, part);
+        Self {
+            transport: span(via.transport),
+            host: span(via.host),
+            port: via.port,
+            params: span(via.params),
+            branch: via.branch.map(span),
+            rport: via.rport,
+        }
+    }
+
+    /// The Via again, over the same `base`.
+    pub(crate) fn get<'a>(&self, base: &'a [u8]) -> Via<'a> {
+        let at = |r: &Range<usize>| grammar::at(base, r);
+        Via {
+            transport: at(&self.transport),
+            host: at(&self.host),
+            port: self.port,
+            params: at(&self.params),
+            branch: self.branch.as_ref().map(at),
+            rport: self.rport,
+        }
     }
 }
 

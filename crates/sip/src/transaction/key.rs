@@ -58,7 +58,7 @@ impl Key {
         Some(Self::Rfc2543 {
             call_id: share(buf, req.call_id().ok()?.as_bytes()),
             seq: req.cseq().seq,
-            from_tag: req.from().ok()?.tag().map(|t| share(buf, t.as_bytes())),
+            from_tag: req.from().tag().map(|t| share(buf, t.as_bytes())),
             via: Bytes::copy_from_slice(top.as_bytes()),
             method,
         })
