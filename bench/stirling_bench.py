@@ -22,7 +22,8 @@ import urllib.request
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TARGET = os.environ.get("CARGO_TARGET_DIR", os.path.join(REPO, "target"))
-BINARY = os.path.join(TARGET, "release", "stirling")
+# BENCH_BINARY runs another build of the service (e.g. an older commit) under the same scripts.
+BINARY = os.environ.get("BENCH_BINARY") or os.path.join(TARGET, "release", "stirling")
 SCENARIOS = os.path.join(REPO, "crates", "stirling", "tests", "sipp")
 TOKEN_LINE = "API token (operator of tenant demo): "
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")

@@ -135,7 +135,8 @@ impl<H: Handler> Endpoint<H> {
         let refused = match early {
             Some(error) => (msg, error),
             None => match msg.into_request() {
-                Ok(req) => {
+                Ok(mut req) => {
+                    req.received_from(source);
                     let reply = path.reply_to(source, &req.via());
                     return self.dispatch(req, source, transport, reply);
                 }
@@ -238,7 +239,7 @@ impl<H: Handler> Endpoint<H> {
 }
 
 /// A response with no added headers, which cannot fail to build.
-fn fallback(req: &Message, status: StatusCode) -> Response {
+fn fallback(req: &Request, status: StatusCode) -> Response {
     match req.respond(status).build() {
         Ok(r) => r,
         // `build` fails only for headers added by the caller, and none were.

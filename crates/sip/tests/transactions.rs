@@ -58,6 +58,14 @@ async fn invite_302_ack_and_retransmission_reuses_the_response() {
         header(&first, "Contact").as_deref(),
         Some("<sip:+12155551212@ss.example.net;user=phone>")
     );
+    // RFC 3581: the valueless rport gets the source port, and received the source address.
+    assert_eq!(
+        header(&first, "Via").unwrap(),
+        format!(
+            "SIP/2.0/UDP {local};branch=z9hG4bK-r1;rport={};received=127.0.0.1",
+            local.port()
+        )
+    );
     c.send(invite.as_bytes()).await.unwrap();
     let second = recv(&c).await;
     assert_eq!(

@@ -406,14 +406,16 @@ impl<'a> Headers<'a> {
         Some((&self.msg.buf[h.line.clone()], h.value.end - h.line.start))
     }
 
-    /// Every whole line of `name`, as received.
-    pub(crate) fn whole_lines(&self, name: HeaderName) -> impl Iterator<Item = &'a [u8]> + 'a {
-        let buf = &self.msg.buf;
+    /// Where every whole line of `name` lies in the message.
+    pub(crate) fn whole_line_spans(
+        &self,
+        name: HeaderName,
+    ) -> impl Iterator<Item = Range<usize>> + 'a {
         self.msg
             .headers
             .iter()
             .filter(move |h| h.known == Some(name))
-            .map(move |h| &buf[h.line.clone()])
+            .map(|h| h.line.clone())
     }
 }
 

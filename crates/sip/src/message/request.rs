@@ -1,5 +1,8 @@
 //! A request that carries what a server needs to answer it (RFC 3261 §8.1.1, §8.2).
 
+use std::net::{IpAddr, SocketAddr};
+
+use super::grammar;
 use super::name_addr::KeptNameAddr;
 use super::uri::{KeptUri, Uri, UriError};
 use super::via::KeptVia;
@@ -12,6 +15,9 @@ pub struct Request {
     msg: Message,
     method: Method,
     cseq: CSeq,
+    /// What responses add to the top Via (see [`Request::received_from`]): text to insert at
+    /// offsets of the message, in order.
+    via_inserts: Vec<(usize, String)>,
     /// What the check parsed, kept as offsets into the message's (unfolded) view: the
     /// transport, the transaction key, the answer and the application all read these, and
     /// parsing each once is enough.
@@ -39,6 +45,49 @@ impl Request {
     /// Parses bytes straight to a request.
     pub fn parse(buf: bytes::Bytes) -> Result<Self, ParseError> {
         Message::parse(buf)?.into_request().map_err(|r| r.error)
+    }
+
+    /// Notes where the request came from, for the top Via of every response built with
+    /// [`Request::respond`]: `received` with the source IP when the sent-by is a name or
+    /// another address (RFC 3261 §18.2.1), and both `received` and the source port in a
+    /// valueless `rport` (RFC 3581 §4), so that a client behind NAT learns its public address.
+    pub fn received_from(&mut self, source: SocketAddr) {
+        let view = &self.msg.view;
+        let via = self.kept.via.get(view);
+        let ip = source.ip().to_canonical();
+        let mut inserts = Vec::new();
+        let bare_rport = grammar::params(via.params())
+            .find(|(name, value)| name.eq_ignore_ascii_case("rport") && value.is_none())
+            .map(|(name, _)| grammar::span(view, name).end);
+        if let Some(at) = bare_rport {
+            inserts.push((at, format!("={}", source.port())));
+        }
+        let sent_by: Option<IpAddr> = via
+            .host()
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse()
+            .ok();
+        let needs_received = bare_rport.is_some() || sent_by.map(|a| a.to_canonical()) != Some(ip);
+        // The top via-parm ends at the first top-level comma of the first Via line.
+        let top = self
+            .msg
+            .headers()
+            .lines(HeaderName::Via)
+            .next()
+            .and_then(Result::ok)
+            .and_then(|line| grammar::split_top(line, b',').next());
+        if let (true, None, Some(top)) = (needs_received, via.received(), top) {
+            let end = grammar::span(view, grammar::trim(top)).end;
+            inserts.push((end, format!(";received={ip}")));
+        }
+        self.via_inserts = inserts;
+    }
+
+    /// Starts a response, as [`Message::respond`] does, with the top Via completed as
+    /// [`Request::received_from`] noted.
+    pub fn respond(&self, status: super::StatusCode) -> super::ResponseBuilder<'_> {
+        self.msg.respond(status).via_inserts(&self.via_inserts)
     }
 
     /// The topmost Via (checked to parse).
@@ -105,6 +154,7 @@ impl Message {
                 msg: self,
                 method,
                 cseq,
+                via_inserts: Vec::new(),
                 kept,
             }),
             Err(error) => Err(Box::new(Rejected {

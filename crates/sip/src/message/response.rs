@@ -58,6 +58,8 @@ pub struct ResponseBuilder<'m> {
     to_tag: Option<String>,
     extra: BytesMut,
     error: Option<BuildError>,
+    /// Text to insert into the first Via line, at offsets of the request.
+    via_inserts: &'m [(usize, String)],
 }
 
 impl Message {
@@ -71,11 +73,19 @@ impl Message {
             to_tag: None,
             extra: BytesMut::new(),
             error: None,
+            via_inserts: &[],
         }
     }
 }
 
-impl ResponseBuilder<'_> {
+impl<'m> ResponseBuilder<'m> {
+    /// Text to insert into the echoed first Via line at offsets of the request (`Request`
+    /// uses it for `received` and `rport`).
+    pub(crate) fn via_inserts(mut self, inserts: &'m [(usize, String)]) -> Self {
+        self.via_inserts = inserts;
+        self
+    }
+
     /// Replaces the canonical reason phrase (CR and LF are replaced by spaces).
     pub fn reason(mut self, reason: impl Into<String>) -> Self {
         self.reason = Some(reason.into().replace(['\r', '\n'], " "));
@@ -123,8 +133,18 @@ impl ResponseBuilder<'_> {
             None => out.put_slice(self.status.canonical_reason().as_bytes()),
         }
         out.put_slice(b"\r\n");
-        for line in headers.whole_lines(HeaderName::Via) {
-            out.put_slice(line);
+        for (n, line) in headers.whole_line_spans(HeaderName::Via).enumerate() {
+            let mut from = line.start;
+            if n == 0 {
+                for (at, text) in self.via_inserts {
+                    if (from..=line.end).contains(at) {
+                        out.put_slice(&self.req.as_bytes()[from..*at]);
+                        out.put_slice(text.as_bytes());
+                        from = *at;
+                    }
+                }
+            }
+            out.put_slice(&self.req.as_bytes()[from..line.end]);
             out.put_slice(b"\r\n");
         }
         if let Some((line, _)) = headers.first_line(HeaderName::From) {

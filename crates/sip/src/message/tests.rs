@@ -769,3 +769,68 @@ proptest! {
         }
     }
 }
+
+/// The top Via line of a built response.
+fn top_via(resp: &Response) -> String {
+    let text = std::str::from_utf8(resp.as_bytes()).unwrap();
+    text.lines()
+        .find(|l| l.starts_with("Via:"))
+        .unwrap()
+        .to_owned()
+}
+
+fn invite_via(via: &str) -> Request {
+    req(&format!(
+        "INVITE sip:b@example.com SIP/2.0
+Via: {via}
+Via: SIP/2.0/UDP proxy.example.com;branch=z9hG4bKp
+From: <sip:a@example.com>;tag=1
+To: <sip:b@example.com>
+Call-ID: rport@x
+CSeq: 1 INVITE
+
+"
+    ))
+    .unwrap()
+}
+
+#[test]
+fn responses_tell_the_client_its_source_address() {
+    let source: std::net::SocketAddr = "192.0.2.7:5999".parse().unwrap();
+    let answer = |via: &str| {
+        let mut r = invite_via(via);
+        r.received_from(source);
+        top_via(&r.respond(StatusCode::MOVED_TEMPORARILY).build().unwrap())
+    };
+    // RFC 3581 §4: a valueless rport gets the source port, and received is added even when
+    // the sent-by is the source address.
+    assert_eq!(
+        answer("SIP/2.0/UDP 192.0.2.7:5060;branch=z9hG4bK1;rport"),
+        "Via: SIP/2.0/UDP 192.0.2.7:5060;branch=z9hG4bK1;rport=5999;received=192.0.2.7"
+    );
+    assert_eq!(
+        answer("SIP/2.0/UDP h.example.com;rport;branch=z9hG4bK1 , SIP/2.0/UDP x;branch=z9hG4bK2"),
+        "Via: SIP/2.0/UDP h.example.com;rport=5999;branch=z9hG4bK1;received=192.0.2.7 , \
+         SIP/2.0/UDP x;branch=z9hG4bK2"
+    );
+    // RFC 3261 §18.2.1: received when the sent-by is a name or another address, not otherwise.
+    assert_eq!(
+        answer("SIP/2.0/UDP 198.51.100.1:5060;branch=z9hG4bK1"),
+        "Via: SIP/2.0/UDP 198.51.100.1:5060;branch=z9hG4bK1;received=192.0.2.7"
+    );
+    assert_eq!(
+        answer("SIP/2.0/UDP 192.0.2.7:5060;branch=z9hG4bK1"),
+        "Via: SIP/2.0/UDP 192.0.2.7:5060;branch=z9hG4bK1"
+    );
+    // A value the client set itself is left alone.
+    assert_eq!(
+        answer("SIP/2.0/UDP 192.0.2.7;branch=z9hG4bK1;rport=5070"),
+        "Via: SIP/2.0/UDP 192.0.2.7;branch=z9hG4bK1;rport=5070"
+    );
+    // Without received_from (or through Message::respond) the Via is echoed as received.
+    let r = invite_via("SIP/2.0/UDP h.example.com;branch=z9hG4bK1;rport");
+    assert_eq!(
+        top_via(&r.respond(StatusCode::OK).build().unwrap()),
+        "Via: SIP/2.0/UDP h.example.com;branch=z9hG4bK1;rport"
+    );
+}

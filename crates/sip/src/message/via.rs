@@ -85,6 +85,11 @@ impl<'a> Via<'a> {
         })
     }
 
+    /// The parameters after the sent-by, as received (without the first `;`).
+    pub(crate) fn params(&self) -> &'a str {
+        self.params
+    }
+
     /// The transport token (`UDP`, `TCP`, `TLS`…), as received.
     pub fn transport(&self) -> &'a str {
         self.transport
