@@ -186,7 +186,7 @@ impl<H: Handler> Endpoint<H> {
                         .build()
                         .unwrap_or_else(|_| fallback(&req, StatusCode::SERVICE_UNAVAILABLE));
                     self.transactions
-                        .invite_completed(&key, r.as_bytes().clone());
+                        .invite_completed(&key, r.as_bytes().clone(), || terminated(&req));
                     return;
                 };
                 let handler = Arc::clone(&self.handler);
@@ -201,14 +201,15 @@ impl<H: Handler> Endpoint<H> {
                         // A panicking or stuck handler, or a provisional "final" answer: 500.
                         _ => fallback(&req, StatusCode::SERVER_INTERNAL_ERROR),
                     };
-                    transactions.invite_completed(&key, response.as_bytes().clone());
+                    transactions
+                        .invite_completed(&key, response.as_bytes().clone(), || terminated(&req));
                 });
             }
             Method::Cancel => {
-                // RFC 3261 §9.2: 200 when the INVITE transaction exists (it is already
-                // answered, so the CANCEL changes nothing), else 481.
+                // RFC 3261 §9.2: 200 when the INVITE transaction exists (one still being
+                // handled then ends with 487; an answered one is not changed), else 481.
                 let status = match Key::cancelled_invite(&req) {
-                    Some(k) if self.transactions.contains(&k) => StatusCode::OK,
+                    Some(k) if self.transactions.cancel(&k) => StatusCode::OK,
                     _ => StatusCode::CALL_DOES_NOT_EXIST,
                 };
                 let r = req
@@ -236,6 +237,13 @@ impl<H: Handler> Endpoint<H> {
             }
         }
     }
+}
+
+/// The 487 that ends a cancelled INVITE (RFC 3261 §9.2).
+fn terminated(req: &Request) -> Bytes {
+    fallback(req, StatusCode::REQUEST_TERMINATED)
+        .as_bytes()
+        .clone()
 }
 
 /// A response with no added headers, which cannot fail to build.

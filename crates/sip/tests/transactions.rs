@@ -135,6 +135,42 @@ async fn ack_stops_timer_g_and_timer_i_ends_the_transaction() {
 }
 
 #[tokio::test]
+async fn a_cancel_while_the_invite_is_handled_ends_it_with_487() {
+    let gate = Arc::new(Semaphore::new(0));
+    let handler = Redirect {
+        gate: Some(gate.clone()),
+        ..Redirect::default()
+    };
+    let (addr, _, _) = start(loopback_config(), handler.clone()).await;
+    let c = client().await;
+    c.connect(addr).await.unwrap();
+    let local = c.local_addr().unwrap();
+    let invite = request("INVITE", "INVITE", "z9hG4bK-k1", "k@test", local, "UDP");
+    c.send(invite.as_bytes()).await.unwrap();
+    // The handler is waiting at the gate: the INVITE is not answered yet.
+    while handler.calls() == 0 {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let cancel = request("CANCEL", "CANCEL", "z9hG4bK-k1", "k@test", local, "UDP");
+    c.send(cancel.as_bytes()).await.unwrap();
+    let ok = recv(&c).await;
+    assert_eq!(status(&ok), 200, "CANCEL of an INVITE being handled");
+    assert!(header(&ok, "CSeq").unwrap().ends_with("CANCEL"));
+    gate.add_permits(1);
+    let last = recv(&c).await;
+    assert_eq!(
+        status(&last),
+        487,
+        "RFC 3261 §9.2: the INVITE ends with 487, not the 302"
+    );
+    assert!(header(&last, "CSeq").unwrap().ends_with("INVITE"));
+    assert!(header(&last, "To").unwrap().contains(";tag="));
+    // A retransmitted INVITE gets the 487 again.
+    c.send(invite.as_bytes()).await.unwrap();
+    assert_eq!(recv(&c).await, last);
+}
+
+#[tokio::test]
 async fn cancel_options_and_other_methods() {
     let handler = Redirect::default();
     let (addr, _, _) = start(loopback_config(), handler.clone()).await;

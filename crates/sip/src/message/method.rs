@@ -89,6 +89,8 @@ impl StatusCode {
     pub const CALL_DOES_NOT_EXIST: Self = Self(481);
     /// 483 Too Many Hops
     pub const TOO_MANY_HOPS: Self = Self(483);
+    /// 487 Request Terminated
+    pub const REQUEST_TERMINATED: Self = Self(487);
     /// 500 Server Internal Error
     pub const SERVER_INTERNAL_ERROR: Self = Self(500);
     /// 503 Service Unavailable

@@ -61,6 +61,8 @@ struct Entry {
     response: Option<Bytes>,
     reply: ReplyTo,
     reliable: bool,
+    /// A CANCEL came while the INVITE was being handled: its final response is 487.
+    cancelled: bool,
 }
 
 /// The transactions and their timers, under one lock.
@@ -148,9 +150,16 @@ impl Transactions {
         self.lock().map.len()
     }
 
-    /// Whether a transaction with this key is live.
-    pub(crate) fn contains(&self, key: &Key) -> bool {
-        self.lock().map.contains_key(key)
+    /// A CANCEL for the INVITE transaction `key` (RFC 3261 §9.2): whether it exists. One
+    /// still being handled is marked, so that its final response becomes 487.
+    pub(crate) fn cancel(&self, key: &Key) -> bool {
+        match self.lock().map.get_mut(key) {
+            Some(e) => {
+                e.cancelled |= e.state == State::Proceeding;
+                true
+            }
+            None => false,
+        }
     }
 
     fn wake_timers(&self, needed: bool) {

@@ -26,6 +26,7 @@ impl Transactions {
                         response: Some(response.clone()),
                         reply: reply.clone(),
                         reliable,
+                        cancelled: false,
                     });
                     (Some(response), table.schedule(&stored, id, Fire::J))
                 }

@@ -24,6 +24,7 @@ impl Transactions {
                         response: None,
                         reply: reply.clone(),
                         reliable,
+                        cancelled: false,
                     });
                     return Lookup::New;
                 }
@@ -36,9 +37,15 @@ impl Transactions {
     }
 
     /// The final response for a new INVITE transaction: sent now, then retransmitted on Timer
-    /// G over unreliable transports until an ACK arrives or Timer H fires (§17.2.1).
-    pub(crate) fn invite_completed(&self, key: &Key, response: Bytes) {
-        let (reply, wake) = {
+    /// G over unreliable transports until an ACK arrives or Timer H fires (§17.2.1). When a
+    /// CANCEL came first, `terminated` (a 487) is the final response instead (§9.2).
+    pub(crate) fn invite_completed(
+        &self,
+        key: &Key,
+        response: Bytes,
+        terminated: impl FnOnce() -> Bytes,
+    ) {
+        let (reply, response, wake) = {
             let mut table = self.lock();
             let Some(stored) = table.stored_key(key) else {
                 return;
@@ -46,6 +53,7 @@ impl Transactions {
             let Some(e) = table.map.get_mut(key) else {
                 return;
             };
+            let response = if e.cancelled { terminated() } else { response };
             e.state = State::Completed;
             e.response = Some(response.clone());
             let (id, reliable, reply) = (e.id, e.reliable, e.reply.clone());
@@ -53,7 +61,7 @@ impl Transactions {
             if !reliable {
                 wake |= table.schedule(&stored, id, Fire::G(0));
             }
-            (reply, wake)
+            (reply, response, wake)
         };
         reply.send(response);
         self.wake_timers(wake);
