@@ -73,6 +73,7 @@ pub(crate) struct Endpoint<H> {
     handler: Arc<H>,
     transactions: Arc<Transactions>,
     permits: Arc<Semaphore>,
+    connections: Arc<Semaphore>,
     config: ServerConfig,
 }
 
@@ -82,12 +83,19 @@ impl<H: Handler> Endpoint<H> {
             handler: Arc::new(handler),
             transactions: Arc::new(Transactions::default()),
             permits: Arc::new(Semaphore::new(config.max_in_flight)),
+            connections: Arc::new(Semaphore::new(config.max_connections)),
             config,
         }
     }
 
     pub(crate) fn max_message_size(&self) -> usize {
         self.config.max_message_size
+    }
+
+    /// A slot for one more TCP or TLS connection, held while it is open; `None` at
+    /// `max_connections`.
+    pub(crate) fn connection_slot(&self) -> Option<tokio::sync::OwnedSemaphorePermit> {
+        Arc::clone(&self.connections).try_acquire_owned().ok()
     }
 
     pub(crate) fn stream_idle_timeout(&self) -> std::time::Duration {

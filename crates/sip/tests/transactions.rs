@@ -365,3 +365,64 @@ async fn a_stuck_handler_gets_500_after_the_timeout_and_frees_its_slot() {
     );
     assert_eq!(handler.calls(), 2);
 }
+
+#[tokio::test]
+async fn tcp_connections_beyond_max_connections_are_closed() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let config = sip::ServerConfig {
+        max_connections: 1,
+        ..loopback_config()
+    };
+    let (_, tcp, _) = start(config, Redirect::default()).await;
+    let mut first = tokio::net::TcpStream::connect(tcp).await.unwrap();
+    let local = first.local_addr().unwrap();
+    let options = request(
+        "OPTIONS",
+        "OPTIONS",
+        "z9hG4bK-cap1",
+        "cap@test",
+        local,
+        "TCP",
+    );
+    first.write_all(options.as_bytes()).await.unwrap();
+    let mut buf = [0u8; 4096];
+    let n = timeout(Duration::from_secs(10), first.read(&mut buf))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(status(&buf[..n]), 200);
+    // The second connection is accepted by the kernel and closed by the server at once.
+    let mut second = tokio::net::TcpStream::connect(tcp).await.unwrap();
+    let n = timeout(Duration::from_secs(10), second.read(&mut buf))
+        .await
+        .unwrap()
+        .unwrap_or(0);
+    assert_eq!(n, 0, "closed without an answer");
+    // Once the first is gone, its slot is free again.
+    drop(first);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let mut third = tokio::net::TcpStream::connect(tcp).await.unwrap();
+        let local = third.local_addr().unwrap();
+        let options = request(
+            "OPTIONS",
+            "OPTIONS",
+            "z9hG4bK-cap3",
+            "cap3@test",
+            local,
+            "TCP",
+        );
+        if third.write_all(options.as_bytes()).await.is_ok()
+            && let Ok(Ok(n)) = timeout(Duration::from_secs(1), third.read(&mut buf)).await
+            && n > 0
+        {
+            assert_eq!(status(&buf[..n]), 200);
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the slot never came back"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}

@@ -67,6 +67,16 @@ pub struct SipConfig {
     pub udp: Option<SocketAddr>,
     /// TCP listener; unset for none. Default as `udp`.
     pub tcp: Option<SocketAddr>,
+    /// SIP over TLS listener (5061 by convention); unset for none. Needs `tls_cert_file` and
+    /// `tls_key_file`.
+    pub tls: Option<SocketAddr>,
+    /// PEM certificate chain (leaf first) of the SIP TLS listener.
+    pub tls_cert_file: Option<PathBuf>,
+    /// PEM private key of the SIP TLS listener.
+    pub tls_key_file: Option<PathBuf>,
+    /// TCP and TLS connections open at once; a new one beyond it is closed at once.
+    /// Default 4096.
+    pub max_connections: usize,
     /// INVITEs handled at once before new ones get `503` with `Retry-After`. Default 1024.
     pub max_in_flight: usize,
     /// Request header an SBC may carry the origination identifier in; empty for none.
@@ -91,6 +101,10 @@ impl Default for SipConfig {
         Self {
             udp: Some(any),
             tcp: Some(any),
+            tls: None,
+            tls_cert_file: None,
+            tls_key_file: None,
+            max_connections: 4096,
             max_in_flight: 1024,
             origid_header: crate::sip_front::DEFAULT_ORIGID_HEADER.to_owned(),
             attestation_header: crate::sip_front::DEFAULT_ATTESTATION_HEADER.to_owned(),
@@ -573,6 +587,17 @@ impl Config {
         if self.sip.max_in_flight == 0 {
             return Err(invalid("sip.max_in_flight", "must be at least 1"));
         }
+        if self.sip.max_connections == 0 {
+            return Err(invalid("sip.max_connections", "must be at least 1"));
+        }
+        if self.sip.tls.is_some()
+            && (self.sip.tls_cert_file.is_none() || self.sip.tls_key_file.is_none())
+        {
+            return Err(invalid(
+                "sip.tls",
+                "needs sip.tls_cert_file and sip.tls_key_file",
+            ));
+        }
         match &self.repository.public_url {
             Some(url) if !(url.starts_with("https://") && url.ends_with('/')) => {
                 return Err(invalid(
@@ -908,7 +933,7 @@ mod tests {
     #[test]
     fn bad_values_fail_loudly_naming_the_key() {
         Jail::expect_with(|jail| {
-            let cases: [(&str, &str, &str); 6] = [
+            let cases: [(&str, &str, &str); 8] = [
                 ("STIRLING_HTTP__LISTEN", "localhost", "http.listen"),
                 (
                     "STIRLING_HTTP__SHUTDOWN_TIMEOUT_SECS",
@@ -919,6 +944,8 @@ mod tests {
                 ("STIRLING_STORE__MAX_CONNECTIONS", "-1", "max_connections"),
                 ("STIRLING_LOG__FILTER", "info,=[", "log.filter"),
                 ("STIRLING_HTTP__LISTN", "127.0.0.1:1", "listn"),
+                ("STIRLING_SIP__TLS", "127.0.0.1:5061", "sip.tls_cert_file"),
+                ("STIRLING_SIP__MAX_CONNECTIONS", "0", "sip.max_connections"),
             ];
             for (var, value, named) in cases {
                 jail.set_env(var, value);

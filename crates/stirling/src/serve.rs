@@ -194,6 +194,8 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         sip::ServerConfig {
             udp: config.sip.udp,
             tcp: config.sip.tcp,
+            tls: sip_tls(&config)?,
+            max_connections: config.sip.max_connections,
             max_in_flight: config.sip.max_in_flight,
             warn_agent: "stirling".into(),
             ..sip::ServerConfig::default()
@@ -202,7 +204,12 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     )
     .await
     .context("binding the SIP listeners")?;
-    tracing::info!(udp = ?sip_server.udp_addr(), tcp = ?sip_server.tcp_addr(), "sip listening");
+    tracing::info!(
+        udp = ?sip_server.udp_addr(),
+        tcp = ?sip_server.tcp_addr(),
+        tls = ?sip_server.tls_addr(),
+        "sip listening"
+    );
     let sip_task = tokio::spawn(sip_server.run());
 
     let app = router_with_calls(
@@ -629,6 +636,23 @@ async fn https_listener(
         .with_context(|| format!("binding the HTTPS listener to {listen}"))?;
     tracing::info!(addr = %listener.local_addr().context("https address")?, "https listening");
     Ok((Some((listener, Arc::new(tls))), root))
+}
+
+/// The SIP TLS listener's configuration, when `sip.tls` is set (with its PEM files).
+fn sip_tls(config: &Config) -> anyhow::Result<Option<sip::TlsConfig>> {
+    let (Some(addr), Some(cert), Some(key)) = (
+        config.sip.tls,
+        &config.sip.tls_cert_file,
+        &config.sip.tls_key_file,
+    ) else {
+        return Ok(None);
+    };
+    let read = |path: &std::path::Path| {
+        std::fs::read(path).with_context(|| format!("reading {}", path.display()))
+    };
+    let tls = sip::TlsConfig::from_pem(addr, &read(cert)?, &read(key)?)
+        .with_context(|| format!("sip.tls_cert_file {}", cert.display()))?;
+    Ok(Some(tls))
 }
 
 /// The mailer of the configured SMTP relay, if any.

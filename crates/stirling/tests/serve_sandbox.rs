@@ -1,14 +1,19 @@
 //! The README's first command end to end: `stirling serve --sandbox` in an empty directory
 //! creates the demo tenant, obtains its certificate from the embedded STI-PA/STI-CA (with the
 //! self-check over its own HTTPS repository), and then signs a call from sipp; the Identity
-//! it returns verifies when sent back to it, over UDP and TCP.
+//! it returns verifies when sent back to it, over UDP and TCP; signing over SIP TLS too.
 
 #![allow(clippy::panic, clippy::unwrap_used)] // Test code: a panic is a failed test.
 
 mod support;
 
+use std::io::{Read as _, Write as _};
+use std::net::{SocketAddr, TcpStream};
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+use rustls_pki_types::{CertificateDer, ServerName};
 
 use stirling_test::{headers, sipp};
 use support::service::Service;
@@ -25,10 +30,67 @@ fn scenario(name: &str) -> PathBuf {
         .join(name)
 }
 
+/// A signing INVITE over SIP TLS (sipp here has no TLS), with a client that trusts `root`;
+/// returns the response.
+fn invite_over_tls(addr: SocketAddr, root: &[u8]) -> String {
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(CertificateDer::from(root.to_vec())).unwrap();
+    let config = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::aws_lc_rs::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    let name = ServerName::try_from("localhost").unwrap();
+    let tcp = TcpStream::connect(addr).unwrap();
+    tcp.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let local = tcp.local_addr().unwrap();
+    let conn = rustls::ClientConnection::new(Arc::new(config), name).unwrap();
+    let mut tls = rustls::StreamOwned::new(conn, tcp);
+    let invite = format!(
+        "INVITE sip:+12155550131@127.0.0.1 SIP/2.0\r
+Via: SIP/2.0/TLS {local};branch=z9hG4bK-tls-e2e\r
+Max-Forwards: 70\r
+From: <sip:+12155550121@127.0.0.1>;tag=tls1\r
+To: <sip:+12155550131@127.0.0.1>\r
+Call-ID: tls-e2e@test\r
+CSeq: 1 INVITE\r
+Content-Length: 0\r
+\r
+"
+    );
+    tls.write_all(invite.as_bytes()).unwrap();
+    let mut response = Vec::new();
+    let mut chunk = [0u8; 4096];
+    while !response.windows(4).any(|w| w == b"\r\n\r\n") {
+        let n = tls.read(&mut chunk).unwrap();
+        assert_ne!(n, 0, "connection closed");
+        response.extend_from_slice(&chunk[..n]);
+    }
+    String::from_utf8(response).unwrap()
+}
+
 #[test]
 fn sandbox_service_issues_its_certificate_then_signs_and_verifies_calls() {
     let dir = tempfile::tempdir().unwrap();
-    let service = Service::start(dir.path(), &[]);
+    // SIP over TLS too, with a certificate for localhost.
+    let tls_key = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
+    let (cert_file, key_file) = (dir.path().join("sip.crt"), dir.path().join("sip.key"));
+    std::fs::write(&cert_file, tls_key.cert.pem()).unwrap();
+    std::fs::write(&key_file, tls_key.signing_key.serialize_pem()).unwrap();
+    let sip_tls = SocketAddr::from(([127, 0, 0, 1], stirling_test::free_port()));
+    let service = Service::start(
+        dir.path(),
+        &[
+            ("STIRLING_SIP__TLS", sip_tls.to_string()),
+            (
+                "STIRLING_SIP__TLS_CERT_FILE",
+                cert_file.display().to_string(),
+            ),
+            ("STIRLING_SIP__TLS_KEY_FILE", key_file.display().to_string()),
+        ],
+    );
     service.wait_for("created the demo tenant");
     // Issued, self-checked over HTTPS and activated; the scheduler tells the call path.
     service.wait_for("renewed");
@@ -72,6 +134,13 @@ fn sandbox_service_issues_its_certificate_then_signs_and_verifies_calls() {
             "{msg}"
         );
     }
+    // And over SIP TLS: the same signer answers on the TLS listener.
+    let response = invite_over_tls(sip_tls, tls_key.cert.der());
+    assert!(response.starts_with("SIP/2.0 302"), "{response}");
+    let identity = headers(&response, "Identity");
+    assert_eq!(identity.len(), 1, "{response}");
+    assert!(identity[0].contains(";ppt=shaken"), "{response}");
+
     // The same over the ATIS-1000082 HTTP interface, with the demo operator's API token.
     let token = service.api_token();
     let request = serde_json::json!({"signingRequest": {"attest": "A",

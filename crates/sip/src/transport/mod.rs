@@ -55,6 +55,9 @@ pub struct ServerConfig {
     /// Largest message accepted; larger ones get 513 (UDP) or close the connection (streams).
     /// Default 16 KiB.
     pub max_message_size: usize,
+    /// TCP and TLS connections open at once; a new connection beyond it is closed at once (an
+    /// SBC keeps a few long-lived ones; thousands mean a leak or an attack). Default 4096.
+    pub max_connections: usize,
     /// INVITEs handled at once; beyond it new INVITEs get 503 with `Retry-After` without
     /// reaching the handler. Default 1024.
     pub max_in_flight: usize,
@@ -77,6 +80,7 @@ impl Default for ServerConfig {
             tls: None,
             udp_recv_buffer: 2 * 1024 * 1024,
             max_message_size: 16 * 1024,
+            max_connections: 4096,
             max_in_flight: 1024,
             retry_after: 5,
             warn_agent: "sip".to_owned(),

@@ -12,6 +12,9 @@ use super::Transport;
 use super::framing::{Frame, decode};
 use crate::endpoint::{Endpoint, Handler, Path};
 
+/// How long a TLS handshake may take.
+const HANDSHAKE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// Responses queued per connection before new ones are dropped.
 const WRITE_QUEUE: usize = 256;
 
@@ -25,9 +28,16 @@ pub(super) async fn serve_tcp<H: Handler>(
             Err(e) if is_transient(&e) => continue,
             Err(e) => return Err(e),
         };
+        // At max_connections the new connection is closed (dropped) at once.
+        let Some(slot) = endpoint.connection_slot() else {
+            continue;
+        };
         let _ = stream.set_nodelay(true);
         let endpoint = Arc::clone(&endpoint);
-        tokio::spawn(async move { connection(stream, peer, Transport::Tcp, endpoint).await });
+        tokio::spawn(async move {
+            connection(stream, peer, Transport::Tcp, endpoint).await;
+            drop(slot);
+        });
     }
 }
 
@@ -42,13 +52,20 @@ pub(super) async fn serve_tls<H: Handler>(
             Err(e) if is_transient(&e) => continue,
             Err(e) => return Err(e),
         };
+        // At max_connections the new connection is closed (dropped) at once.
+        let Some(slot) = endpoint.connection_slot() else {
+            continue;
+        };
         let _ = stream.set_nodelay(true);
         let endpoint = Arc::clone(&endpoint);
         let acceptor = acceptor.clone();
         tokio::spawn(async move {
-            if let Ok(tls) = acceptor.accept(stream).await {
+            // A handshake that never finishes must not hold its slot for ever.
+            let handshake = tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream));
+            if let Ok(Ok(tls)) = handshake.await {
                 connection(tls, peer, Transport::Tls, endpoint).await;
             }
+            drop(slot);
         });
     }
 }
