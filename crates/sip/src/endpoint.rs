@@ -140,7 +140,7 @@ impl<H: Handler> Endpoint<H> {
         };
         // ACK never gets a response (RFC 3261 §17.1.1.3).
         let is_ack = *method == Method::Ack;
-        let refused = match early {
+        let (msg, error) = match early {
             Some(error) => (msg, error),
             None => match msg.into_request() {
                 Ok(mut req) => {
@@ -151,7 +151,6 @@ impl<H: Handler> Endpoint<H> {
                 Err(rejected) => (rejected.message, rejected.error),
             },
         };
-        let (msg, error) = refused;
         // Without a usable top Via there is nowhere to send an answer (RFC 3261 §18.2.2).
         if let (false, Ok(via)) = (is_ack, msg.via()) {
             self.reject(&msg, &error, &path.reply_to(source, &via));

@@ -11,18 +11,15 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use sti::{
-    AcmeConfig, Clock as _, DangerousAcmeConfig, DangerousStiPaConfig, FingerprintInput,
-    StiPaClient, StiPaConfig, SystemClock,
-};
+use sti::{Clock as _, SystemClock};
 use stirling::entry::{Environment, StiPaPassword};
 use stirling::lifecycle::alert::{Mailer, SmtpConfig, SmtpSecurity};
 use stirling::lifecycle::renewal::RenewalPolicy;
-use stirling::lifecycle::scheduler::{Alerts, Ecosystem, Issuer, RenewNow, Scheduler};
+use stirling::lifecycle::scheduler::{Alerts, Ecosystem, RenewNow, Scheduler};
 use stirling::secrets::SecretString;
 use stirling::store::{Backend, CertificateId, Store, TenantId, VersionState};
 use stirling_test::SmtpSink;
-use support::lifecycle::{TestStore, entry, start_sandbox};
+use support::lifecycle::{TestStore, entry, sandbox_issuer, start_sandbox};
 use tokio::sync::Notify;
 
 /// The sandbox STI-PA's login route, as its request counter names it.
@@ -55,19 +52,7 @@ async fn refused_credentials_are_mailed_once_then_fixed_entries_recover() {
         timeout: Duration::from_secs(5),
     })
     .unwrap();
-    let issuer = Issuer {
-        sti_pa: StiPaClient::new(&StiPaConfig {
-            danger: DangerousStiPaConfig { allow_http: true },
-            ..StiPaConfig::new(format!("{base}/").parse().unwrap())
-        })
-        .unwrap(),
-        acme: AcmeConfig {
-            danger: DangerousAcmeConfig { allow_http: true },
-            ..AcmeConfig::new(format!("{base}/acme/directory"))
-        },
-        fingerprint_input: FingerprintInput::SpkiDer,
-        external_account: None,
-    };
+    let issuer = sandbox_issuer(base);
     let activated = Arc::new(Notify::new());
     let scheduler = Scheduler {
         store: store.clone(),
@@ -218,19 +203,7 @@ async fn a_canadian_entry_is_issued_by_the_sti_ga_ecosystem_only() {
         .await
         .unwrap();
     assert!(ca_cert.fields.sti_ga);
-    let sti_ga = Issuer {
-        sti_pa: StiPaClient::new(&StiPaConfig {
-            danger: DangerousStiPaConfig { allow_http: true },
-            ..StiPaConfig::new(format!("{base}/").parse().unwrap())
-        })
-        .unwrap(),
-        acme: AcmeConfig {
-            danger: DangerousAcmeConfig { allow_http: true },
-            ..AcmeConfig::new(format!("{base}/acme/directory"))
-        },
-        fingerprint_input: FingerprintInput::SpkiDer,
-        external_account: None,
-    };
+    let sti_ga = sandbox_issuer(base);
     let scheduler = Scheduler {
         store: store.clone(),
         issuers: HashMap::from([(Ecosystem::canada(Environment::Sandbox), sti_ga)]),

@@ -55,31 +55,29 @@ impl Request {
         let view = &self.msg.view;
         let via = self.kept.via.get(view);
         let ip = source.ip().to_canonical();
-        let mut inserts = Vec::new();
-        let bare_rport = grammar::params(via.params())
-            .find(|(name, value)| name.eq_ignore_ascii_case("rport") && value.is_none())
-            .map(|(name, _)| grammar::span(view, name).end);
-        if let Some(at) = bare_rport {
-            inserts.push((at, format!("={}", source.port())));
-        }
+        let rport_requested = via.rport() == Some(None);
         let sent_by: Option<IpAddr> = via
             .host()
             .trim_start_matches('[')
             .trim_end_matches(']')
             .parse()
             .ok();
-        let needs_received = bare_rport.is_some() || sent_by.map(|a| a.to_canonical()) != Some(ip);
-        // The top via-parm ends at the first top-level comma of the first Via line.
-        let top = self
-            .msg
-            .headers()
-            .lines(HeaderName::Via)
-            .next()
-            .and_then(Result::ok)
-            .and_then(|line| grammar::split_top(line, b',').next());
-        if let (true, None, Some(top)) = (needs_received, via.received(), top) {
-            let end = grammar::span(view, grammar::trim(top)).end;
-            inserts.push((end, format!(";received={ip}")));
+        let same_address = sent_by.map(|a| a.to_canonical()) == Some(ip);
+        // The common case (sent-by is the source, no rport) adds nothing and costs no more.
+        if !rport_requested && (same_address || via.received().is_some()) {
+            return;
+        }
+        let mut inserts = Vec::new();
+        if rport_requested {
+            let name_end = grammar::params(via.params())
+                .find(|(name, _)| name.eq_ignore_ascii_case("rport"))
+                .map(|(name, _)| grammar::span(view, name).end);
+            if let Some(at) = name_end {
+                inserts.push((at, format!("={}", source.port())));
+            }
+        }
+        if via.received().is_none() {
+            inserts.push((self.kept.via.end(), format!(";received={ip}")));
         }
         self.via_inserts = inserts;
     }
@@ -117,7 +115,7 @@ impl Request {
 
     /// The Request-URI text as received.
     pub fn uri_str(&self) -> &str {
-        self.uri().as_str()
+        self.kept.uri.raw(&self.msg.view)
     }
 
     /// The CSeq.
@@ -173,8 +171,9 @@ impl Message {
         // Every Via must parse; the top one is kept.
         let mut top = None;
         for value in self.headers().values(HeaderName::Via) {
-            let via = Via::parse(value?).map_err(|reason| malformed(HeaderName::Via, reason))?;
-            top.get_or_insert_with(|| KeptVia::new(&self.view, &via));
+            let value = value?;
+            let via = Via::parse(value).map_err(|reason| malformed(HeaderName::Via, reason))?;
+            top.get_or_insert_with(|| KeptVia::new(&self.view, value, &via));
         }
         let via = top.ok_or(super::missing(HeaderName::Via))?;
         let from = KeptNameAddr::new(&self.view, &Message::from(self)?);

@@ -180,11 +180,16 @@ impl KeptUri {
         }
     }
 
+    /// The URI's text, over the same `base`.
+    pub(crate) fn raw<'a>(&self, base: &'a [u8]) -> &'a str {
+        grammar::at(base, &self.raw)
+    }
+
     /// The URI again, over the same `base`.
     pub(crate) fn get<'a>(&self, base: &'a [u8]) -> Uri<'a> {
         let at = |r: &Range<usize>| grammar::at(base, r);
         Uri {
-            raw: at(&self.raw),
+            raw: self.raw(base),
             scheme: self.scheme,
             user: self.user.as_ref().map(at),
             host: at(&self.host),

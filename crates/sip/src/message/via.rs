@@ -140,13 +140,16 @@ pub(crate) struct KeptVia {
     params: Range<usize>,
     branch: Option<Range<usize>>,
     rport: Option<Option<u16>>,
+    /// Where the via-parm ends in `base` (where a response's added parameters go).
+    end: usize,
 }
 
 impl KeptVia {
-    /// Keeps `via`, which borrows from `base`.
-    pub(crate) fn new(base: &[u8], via: &Via<'_>) -> Self {
+    /// Keeps `via`, parsed from the via-parm `value`; both borrow from `base`.
+    pub(crate) fn new(base: &[u8], value: &str, via: &Via<'_>) -> Self {
         let span = |part: &str| grammar::span(base, part);
         Self {
+            end: span(trim(value)).end,
             transport: span(via.transport),
             host: span(via.host),
             port: via.port,
@@ -154,6 +157,11 @@ impl KeptVia {
             branch: via.branch.map(span),
             rport: via.rport,
         }
+    }
+
+    /// Where the via-parm ends in `base`.
+    pub(crate) fn end(&self) -> usize {
+        self.end
     }
 
     /// The Via again, over the same `base`.

@@ -54,6 +54,8 @@ enum State {
 
 #[derive(Debug)]
 struct Entry {
+    /// The key as stored in the map, shared with the transaction's timers.
+    key: Arc<Key>,
     /// Tells this transaction from an earlier one with the same key, whose timers may still
     /// be listed.
     id: u64,
@@ -92,18 +94,14 @@ pub(crate) enum Lookup {
 }
 
 impl Table {
-    /// Adds a transaction; returns its key as stored (shared with its timers) and its id.
-    fn insert(&mut self, key: &Key, entry: impl FnOnce(u64) -> Entry) -> (Arc<Key>, u64) {
+    /// Adds a transaction (`entry` gets its stored key and id); returns both.
+    fn insert(&mut self, key: &Key, entry: impl FnOnce(Arc<Key>, u64) -> Entry) -> (Arc<Key>, u64) {
         let id = self.next_id;
         self.next_id += 1;
         let key = Arc::new(key.clone());
-        self.map.insert(Arc::clone(&key), entry(id));
+        self.map
+            .insert(Arc::clone(&key), entry(Arc::clone(&key), id));
         (key, id)
-    }
-
-    /// The key as stored, shared with the transaction's timers.
-    fn stored_key(&self, key: &Key) -> Option<Arc<Key>> {
-        self.map.get_key_value(key).map(|(k, _)| Arc::clone(k))
     }
 
     /// Lists a timer for transaction `id`; true when the timer task must be woken.

@@ -20,7 +20,8 @@ impl Transactions {
             match table.map.get(key) {
                 Some(e) => (e.response.clone(), false),
                 None => {
-                    let (stored, id) = table.insert(key, |id| Entry {
+                    let (stored, id) = table.insert(key, |key, id| Entry {
+                        key,
                         id,
                         state: State::Completed,
                         response: Some(response.clone()),

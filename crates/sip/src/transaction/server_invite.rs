@@ -1,6 +1,8 @@
 //! The INVITE server transaction (RFC 3261 §17.2.1, figure 7) for a server that sends one
 //! final non-2xx response (302, 4xx, 5xx) and no provisional ones.
 
+use std::sync::Arc;
+
 use bytes::Bytes;
 
 use super::timers::Fire;
@@ -18,7 +20,8 @@ impl Transactions {
                 Some(e) if e.state == State::Completed => e.response.clone(),
                 Some(_) => None,
                 None => {
-                    table.insert(key, |id| Entry {
+                    table.insert(key, |key, id| Entry {
+                        key,
                         id,
                         state: State::Proceeding,
                         response: None,
@@ -47,16 +50,14 @@ impl Transactions {
     ) {
         let (reply, response, wake) = {
             let mut table = self.lock();
-            let Some(stored) = table.stored_key(key) else {
-                return;
-            };
             let Some(e) = table.map.get_mut(key) else {
                 return;
             };
             let response = if e.cancelled { terminated() } else { response };
             e.state = State::Completed;
             e.response = Some(response.clone());
-            let (id, reliable, reply) = (e.id, e.reliable, e.reply.clone());
+            let (stored, id, reliable, reply) =
+                (Arc::clone(&e.key), e.id, e.reliable, e.reply.clone());
             let mut wake = table.schedule(&stored, id, Fire::H);
             if !reliable {
                 wake |= table.schedule(&stored, id, Fire::G(0));
@@ -71,9 +72,6 @@ impl Transactions {
     pub(crate) fn ack_received(&self, key: &Key) -> bool {
         let wake = {
             let mut table = self.lock();
-            let Some(stored) = table.stored_key(key) else {
-                return false;
-            };
             let Some(e) = table.map.get_mut(key) else {
                 return false;
             };
@@ -91,7 +89,7 @@ impl Transactions {
             // Confirmed absorbs retransmissions without answering: the cached response is no
             // longer needed for the Timer I wait (thousands of them at high rates).
             e.response = None;
-            let id = e.id;
+            let (stored, id) = (Arc::clone(&e.key), e.id);
             table.schedule(&stored, id, Fire::I)
         };
         self.wake_timers(wake);

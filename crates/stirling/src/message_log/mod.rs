@@ -126,35 +126,27 @@ impl MessageRecord {
         latency: Duration,
     ) -> Self {
         Self {
-            received_at,
-            service,
             transport: transport.into(),
-            source,
-            tenant_id: None,
-            sbc_id: None,
-            sbc_name: None,
             // A request without a Call-ID is answered 400 and still logged.
             call_id: request.call_id().unwrap_or_default().to_owned(),
-            from_tn: None,
-            to_tn: None,
-            attestation: None,
-            verstat: None,
-            result,
-            status_code: response.status().as_u16(),
-            reason: None,
-            certificate_version_id: None,
-            x5u: None,
-            chain: None,
-            latency,
-            raw_request: request.as_bytes().clone(),
-            raw_response: response.as_bytes().clone(),
+            ..Self::http(
+                service,
+                result,
+                request.as_bytes().clone(),
+                response.as_bytes().clone(),
+                response.status().as_u16(),
+                source,
+                received_at,
+                latency,
+            )
         }
     }
 }
 
 impl MessageRecord {
     /// A record of one ATIS-1000082 HTTP exchange: the JSON bodies are the raw messages; HTTP
-    /// has no Call-ID. The call details start empty, as with [`MessageRecord::sip`].
+    /// has no Call-ID. The call details start empty, as with [`MessageRecord::sip`] (which is
+    /// this record with the SIP transport and Call-ID).
     #[allow(clippy::too_many_arguments)]
     pub fn http(
         service: Service,

@@ -12,6 +12,7 @@ use sti::{
 };
 use stirling::entry::EntryForm;
 use stirling::lifecycle::issuance::IssuanceDeps;
+use stirling::lifecycle::scheduler::Issuer;
 use stirling::secrets::{MasterKey, SecretString};
 use stirling::store::{Backend, CertificateId, NewTenant, Store, TenantId};
 use tokio::task::JoinHandle;
@@ -86,6 +87,23 @@ pub async fn deps_with(
         fingerprint_input: FingerprintInput::SpkiDer,
         clock: Arc::new(SystemClock),
         self_check: None,
+        external_account: None,
+    }
+}
+
+/// The scheduler's issuer for the sandbox at `base` (plain HTTP on loopback).
+pub fn sandbox_issuer(base: &str) -> Issuer {
+    Issuer {
+        sti_pa: StiPaClient::new(&StiPaConfig {
+            danger: DangerousStiPaConfig { allow_http: true },
+            ..StiPaConfig::new(format!("{base}/").parse().unwrap())
+        })
+        .unwrap(),
+        acme: AcmeConfig {
+            danger: DangerousAcmeConfig { allow_http: true },
+            ..AcmeConfig::new(format!("{base}/acme/directory"))
+        },
+        fingerprint_input: FingerprintInput::SpkiDer,
         external_account: None,
     }
 }
