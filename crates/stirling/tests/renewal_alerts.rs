@@ -124,8 +124,15 @@ async fn refused_credentials_are_mailed_once_then_fixed_entries_recover() {
     // second request (arriving while that attempt runs) is not lost: one more after it.
     renew_now.request(&tenant, &cert).unwrap();
     renew_now.request(&tenant, &cert).unwrap();
-    until("two renewed versions", || async {
-        store.list_versions(&tenant, &cert).await.unwrap().len() == 3
+    // Waits for the second renewal's activation, not just its stored (pending) version.
+    until("two renewed versions, the last active", || async {
+        let versions = store.list_versions(&tenant, &cert).await.unwrap();
+        versions.len() == 3
+            && versions
+                .iter()
+                .filter(|v| v.state == VersionState::Retired)
+                .count()
+                == 2
     })
     .await;
     let versions = store.list_versions(&tenant, &cert).await.unwrap();
