@@ -366,6 +366,12 @@ pub struct MessageLogConfig {
     pub raw_max_bytes: usize,
     /// Days a message is kept before the pruning job deletes it. Default: 30; 1 to 3650.
     pub retention_days: u32,
+    /// Whether the calling and called numbers are indexed, so that a number filter finds a
+    /// number's calls at once. Default: true. Each logged call then updates a page of each
+    /// of the two indexes: at high call rates with varied numbers most of the log's write
+    /// cost (`bench/README.md`). `false` drops the indexes at start and a number filter reads
+    /// the rows of the time range; `true` creates them again. Give all nodes the same value.
+    pub index_numbers: bool,
 }
 
 impl Default for MessageLogConfig {
@@ -376,6 +382,7 @@ impl Default for MessageLogConfig {
             flush_interval_ms: 200,
             raw_max_bytes: 16 * 1024,
             retention_days: 30,
+            index_numbers: true,
         }
     }
 }
@@ -773,6 +780,7 @@ mod tests {
             assert!(config.repository.https_listen.is_none());
             assert!(config.environments.production.is_none());
             assert_eq!(config.message_log.retention_days, 30);
+            assert!(config.message_log.index_numbers);
             assert_eq!(config.message_log.raw_max_bytes, 16 * 1024);
             assert!(!config.http.secure_cookies);
             Ok(())
@@ -835,9 +843,11 @@ mod tests {
     fn message_log_keys_load_and_are_checked() {
         Jail::expect_with(|jail| {
             let toml = "[message_log]\nqueue_capacity = 8\nbatch_size = 4\n\
-                        flush_interval_ms = 50\nraw_max_bytes = 1024\nretention_days = 7\n";
+                        flush_interval_ms = 50\nraw_max_bytes = 1024\nretention_days = 7\n\
+                        index_numbers = false\n";
             let config = load_in(jail, Some(toml), false).unwrap();
             let log = &config.message_log;
+            assert!(!log.index_numbers);
             assert_eq!(
                 (log.queue_capacity, log.batch_size, log.flush_interval_ms),
                 (8, 4, 50)
@@ -846,6 +856,13 @@ mod tests {
             jail.set_env("STIRLING_MESSAGE_LOG__RETENTION_DAYS", "90");
             let config = load_in(jail, Some(toml), false).unwrap();
             assert_eq!(config.message_log.retention_days, 90);
+            jail.set_env("STIRLING_MESSAGE_LOG__INDEX_NUMBERS", "true");
+            assert!(
+                load_in(jail, Some(toml), false)
+                    .unwrap()
+                    .message_log
+                    .index_numbers
+            );
             jail.clear_env();
 
             for (var, value, key) in [

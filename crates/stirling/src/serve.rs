@@ -49,6 +49,10 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         .await
         .context("connecting to the store")?;
     store.migrate().await.context("migrating the store")?;
+    store
+        .set_number_indexes(config.message_log.index_numbers)
+        .await
+        .context("creating or dropping the SIP Messages number indexes")?;
     tracing::info!(backend = ?store.backend(), "store ready");
     let clock: Arc<dyn Clock> = Arc::new(sti::SystemClock);
 

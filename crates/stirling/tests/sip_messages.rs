@@ -39,6 +39,7 @@ use backends::Ctx;
 on_both_backends!(
     messages_are_listed_newest_first_and_scoped,
     filters_narrow_the_list,
+    number_filter_works_with_and_without_the_number_indexes,
     pages_follow_the_cursor,
     detail_is_scoped_and_carries_raw_text,
     pruning_deletes_old_messages_in_batches_and_orphan_chains,
@@ -302,6 +303,91 @@ async fn filters_narrow_the_list(ctx: Ctx) {
     assert_eq!(combined, std::slice::from_ref(&m2.summary.id));
 }
 
+async fn number_filter_works_with_and_without_the_number_indexes(ctx: Ctx) {
+    let store = &ctx.store;
+    let both = ["sip_messages_from_tn", "sip_messages_to_tn"];
+    // Migrations create them; setting true again changes nothing.
+    assert_eq!(store.number_indexes().await.unwrap(), both);
+    store.set_number_indexes(true).await.unwrap();
+    assert_eq!(store.number_indexes().await.unwrap(), both);
+
+    let a = TenantId::new();
+    let calls = [
+        ("12155550100", "12155550200"),
+        ("12155550300", "12155550100"),
+        ("12155550300", "12155550400"),
+    ];
+    let messages: Vec<SipMessage> = calls
+        .iter()
+        .enumerate()
+        .map(|(i, (from, to))| {
+            message(
+                &a,
+                NOW - 10 + i as u64,
+                Service::Signing,
+                CallResult::Signed,
+                from,
+                to,
+            )
+        })
+        .collect();
+    store
+        .insert_sip_messages(&messages, &[], t(NOW))
+        .await
+        .unwrap();
+    let scope = TenantScope::Tenant(a.clone());
+    let by_tn = |number: &'static str| {
+        let scope = scope.clone();
+        async move {
+            let filter = SipMessageFilter {
+                tn: Some(tn(number)),
+                ..SipMessageFilter::default()
+            };
+            store
+                .list_sip_messages(&scope, &filter, None, 50)
+                .await
+                .unwrap()
+                .messages
+                .into_iter()
+                .map(|m| m.id)
+                .collect::<Vec<_>>()
+        }
+    };
+    let expected = [
+        messages[1].summary.id.clone(),
+        messages[0].summary.id.clone(),
+    ];
+    assert_eq!(by_tn("12155550100").await, expected);
+
+    store.set_number_indexes(false).await.unwrap();
+    assert!(store.number_indexes().await.unwrap().is_empty());
+    // Dropping twice is fine, and the filter still finds the same calls (by reading rows).
+    store.set_number_indexes(false).await.unwrap();
+    assert_eq!(by_tn("12155550100").await, expected);
+    store
+        .insert_sip_messages(
+            &[message(
+                &a,
+                NOW,
+                Service::Signing,
+                CallResult::Signed,
+                "12155550100",
+                "12155550500",
+            )],
+            &[],
+            t(NOW),
+        )
+        .await
+        .unwrap();
+    assert_eq!(by_tn("12155550100").await.len(), 3);
+
+    // Created again over the rows already there.
+    store.set_number_indexes(true).await.unwrap();
+    assert_eq!(store.number_indexes().await.unwrap(), both);
+    assert_eq!(by_tn("12155550100").await.len(), 3);
+    assert_eq!(by_tn("12155550300").await.len(), 2);
+}
+
 async fn pages_follow_the_cursor(ctx: Ctx) {
     let store = &ctx.store;
     let a = TenantId::new();
@@ -536,6 +622,7 @@ fn log_config(
         flush_interval_ms,
         raw_max_bytes: 256,
         retention_days: 30,
+        index_numbers: true,
     }
 }
 
