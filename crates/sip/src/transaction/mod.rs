@@ -106,30 +106,37 @@ impl Table {
 
     /// Lists a timer for transaction `id`; true when the timer task must be woken.
     fn schedule(&mut self, key: &Arc<Key>, id: u64, fire: Fire) -> bool {
-        self.timers
-            .schedule(Instant::now(), Arc::clone(key), id, fire)
+        self.timers.schedule(Instant::now(), key, id, fire)
     }
 
     /// Carries out one due timer; a retransmission goes to `sends`.
     fn fire(&mut self, due: Due, sends: &mut Vec<(ReplyTo, Bytes)>) {
-        let Some(entry) = self.map.get(&*due.key).filter(|e| e.id == due.id) else {
-            // The transaction ended, or the key now names a newer one.
+        // The transaction ended (its key went with it), or the key now names a newer one.
+        let Some(key) = due.key.upgrade() else {
+            return;
+        };
+        let Some(entry) = self.map.get(&*key).filter(|e| e.id == due.id) else {
             return;
         };
         match due.fire {
+            Fire::G(n) if entry.state == State::Completed && Fire::g_reaches_timer_h(n) => {
+                // Timer H over an unreliable transport: no ACK came.
+                self.map.remove(&*key);
+            }
             Fire::G(n) if entry.state == State::Completed => {
                 if let Some(response) = &entry.response {
                     sends.push((entry.reply.clone(), response.clone()));
                 }
-                self.schedule(&due.key, due.id, Fire::G(n.saturating_add(1)));
+                self.schedule(&key, due.id, Fire::G(n.saturating_add(1)));
             }
-            // Timer H: no ACK; the transaction ends (the TU is not told: a redirect server
-            // has nothing to undo). After an ACK, Timer I ends it instead.
+            // Timer H (reliable transports; over UDP see above): no ACK; the transaction ends
+            // (the TU is not told: a redirect server has nothing to undo). After an ACK,
+            // Timer I ends it instead.
             Fire::H if entry.state == State::Completed => {
-                self.map.remove(&*due.key);
+                self.map.remove(&*key);
             }
             Fire::I | Fire::J => {
-                self.map.remove(&*due.key);
+                self.map.remove(&*key);
             }
             Fire::G(_) | Fire::H => {}
         }

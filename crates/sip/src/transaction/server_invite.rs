@@ -58,10 +58,12 @@ impl Transactions {
             e.response = Some(response.clone());
             let (stored, id, reliable, reply) =
                 (Arc::clone(&e.key), e.id, e.reliable, e.reply.clone());
-            let mut wake = table.schedule(&stored, id, Fire::H);
-            if !reliable {
-                wake |= table.schedule(&stored, id, Fire::G(0));
-            }
+            // Unreliable transports: Timer G, which also does Timer H (`Fire::g_reaches_timer_h`).
+            let wake = if reliable {
+                table.schedule(&stored, id, Fire::H)
+            } else {
+                table.schedule(&stored, id, Fire::G(0))
+            };
             (reply, response, wake)
         };
         reply.send(response);
