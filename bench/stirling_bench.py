@@ -143,8 +143,10 @@ def ecdsa_speed_text():
     speed = ecdsa_speed()
     if math.isnan(speed):
         return "unknown (no openssl)"
+    ratio = REFERENCE_OPENSSL_SIGNS / speed
+    pace = f"x{ratio:.2f} slower" if ratio >= 1 else f"x{1 / ratio:.2f} faster"
     return (f"{speed:.0f}/s (openssl speed ecdsap256, core 0; {REFERENCE_OPENSSL_SIGNS}/s on the "
-            f"machine of the issue's figures: this one is x{REFERENCE_OPENSSL_SIGNS / speed:.2f} slower)")
+            f"machine of the issue's figures: this one is {pace})")
 
 
 def at_reference_speed(cpu_us):
@@ -421,18 +423,49 @@ class Service:
 # sipp ---------------------------------------------------------------------------------------
 
 
-def bench_scenario(name, workdir):
+# The called number of sign.xml (Request-URI, To and the ACK's Request-URI).
+SIGN_DEST = "+12155550131"
+
+
+def bench_scenario(name, workdir, varied_numbers=False):
     """The test suite's sipp scenario `name` with response-time markers added: timer 1 runs
-    from sending the INVITE to receiving the 302."""
+    from sending the INVITE to receiving the 302. With `varied_numbers` (sign.xml only) the
+    calling number (the `orig` key) and the called number come from an injection file's
+    fields 0 and 1 instead (see `numbers_file`)."""
     with open(os.path.join(SCENARIOS, name)) as f:
         xml = f.read()
     xml, n1 = re.subn(r'<send retrans="500">', '<send retrans="500" start_rtd="1">', xml, 1)
     xml, n2 = re.subn(r'<recv response="302"/>', '<recv response="302" rtd="1"/>', xml, 1)
     if n1 != 1 or n2 != 1:
         raise RuntimeError(f"{name}: scenario changed; cannot place response-time markers")
+    if varied_numbers:
+        if "[orig]" not in xml or SIGN_DEST not in xml:
+            raise RuntimeError(f"{name}: no [orig] or {SIGN_DEST} to vary")
+        xml = xml.replace("[orig]", "[field0]").replace(SIGN_DEST, "[field1]")
     path = os.path.join(workdir, name)
     with open(path, "w") as f:
         f.write(xml)
+    return path
+
+
+def numbers_file(workdir, count, seed=6):
+    """A sipp injection file of `count` (calling, called) pairs of random North American
+    numbers in E.164 (+1 NPA NXX XXXX), used in order: real traffic's numbers vary, and the
+    SIP Messages log's number indexes cost according to how they spread."""
+    import random
+
+    rng = random.Random(seed)
+
+    def number():
+        npa = f"{rng.randint(2, 9)}{rng.randint(0, 99):02d}"
+        nxx = f"{rng.randint(2, 9)}{rng.randint(0, 99):02d}"
+        return f"+1{npa}{nxx}{rng.randint(0, 9999):04d}"
+
+    path = os.path.join(workdir, "numbers.inf")  # not .csv: that is how stats() finds sipp's file
+    with open(path, "w") as f:
+        f.write("SEQUENTIAL\n")
+        for _ in range(count):
+            f.write(f"{number()};{number()};\n")
     return path
 
 
@@ -447,9 +480,10 @@ def percentile(sorted_values, p):
 class SippRun:
     """One sipp run at a fixed offered rate: `-r rate -m total`."""
 
-    def __init__(self, service, scenario, rate, total, keys, core=1, transport="u1"):
+    def __init__(self, service, scenario, rate, total, keys, core=1, transport="u1",
+                 varied_numbers=False):
         self.work = tempfile.mkdtemp(prefix="stirling-sipp-")
-        self.scenario = bench_scenario(scenario, self.work)
+        self.scenario = bench_scenario(scenario, self.work, varied_numbers)
         self.rate, self.total = rate, total
         timeout = int(total / rate) + 60
         cmd = [
@@ -473,6 +507,8 @@ class SippRun:
         ]  # fmt: skip
         for k, v in keys.items():
             cmd += ["-key", k, v]
+        if varied_numbers:
+            cmd += ["-inf", numbers_file(self.work, min(total, 1_000_000))]
         self.cmd = pinned(cmd, core)
 
     def start(self):
