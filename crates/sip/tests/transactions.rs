@@ -114,6 +114,29 @@ async fn timer_g_retransmits_until_timer_h() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn over_tcp_timer_h_ends_an_unacknowledged_invite_at_64_t1() {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let handler = Redirect::default();
+    let (_, tcp, stats) = start(loopback_config(), handler.clone()).await;
+    let mut s = tokio::net::TcpStream::connect(tcp).await.unwrap();
+    let local = s.local_addr().unwrap();
+    let invite = request("INVITE", "INVITE", "z9hG4bK-h1", "h@test", local, "TCP");
+    s.write_all(invite.as_bytes()).await.unwrap();
+    let mut buf = vec![0u8; 65536];
+    let n = timeout(Duration::from_secs(5), s.read(&mut buf))
+        .await
+        .expect("a response")
+        .unwrap();
+    assert_eq!(status(&buf[..n]), 302);
+    // No Timer G over TCP; no ACK either: Timer H (64·T1 = 32 s) ends the transaction.
+    tokio::time::sleep(Duration::from_secs(31)).await;
+    assert_eq!(stats.transactions(), 1);
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(stats.transactions(), 0);
+    assert_eq!(handler.calls(), 1);
+}
+
+#[tokio::test(start_paused = true)]
 async fn ack_stops_timer_g_and_timer_i_ends_the_transaction() {
     let handler = Redirect::default();
     let (addr, _, stats) = start(loopback_config(), handler.clone()).await;
