@@ -205,6 +205,22 @@ async fn messages_are_listed_newest_first_and_scoped(ctx: Ctx) {
     assert!(none.messages.is_empty());
 }
 
+/// The ids of the first page `scope` sees under `filter`, newest first.
+async fn listed_ids(
+    store: &Store,
+    scope: &TenantScope,
+    filter: SipMessageFilter,
+) -> Vec<SipMessageId> {
+    store
+        .list_sip_messages(scope, &filter, None, 50)
+        .await
+        .unwrap()
+        .messages
+        .into_iter()
+        .map(|m| m.id)
+        .collect()
+}
+
 async fn filters_narrow_the_list(ctx: Ctx) {
     let store = &ctx.store;
     let a = TenantId::new();
@@ -249,19 +265,7 @@ async fn filters_narrow_the_list(ctx: Ctx) {
         .await
         .unwrap();
     let scope = TenantScope::Tenant(a);
-    let list = |filter: SipMessageFilter| {
-        let scope = scope.clone();
-        async move {
-            store
-                .list_sip_messages(&scope, &filter, None, 50)
-                .await
-                .unwrap()
-                .messages
-                .into_iter()
-                .map(|m| m.id)
-                .collect::<Vec<_>>()
-        }
-    };
+    let list = |filter: SipMessageFilter| listed_ids(store, &scope, filter);
 
     // A number matches as calling or as called party.
     let by_tn = list(SipMessageFilter {
@@ -336,22 +340,12 @@ async fn number_filter_works_with_and_without_the_number_indexes(ctx: Ctx) {
         .await
         .unwrap();
     let scope = TenantScope::Tenant(a.clone());
-    let by_tn = |number: &'static str| {
-        let scope = scope.clone();
-        async move {
-            let filter = SipMessageFilter {
-                tn: Some(tn(number)),
-                ..SipMessageFilter::default()
-            };
-            store
-                .list_sip_messages(&scope, &filter, None, 50)
-                .await
-                .unwrap()
-                .messages
-                .into_iter()
-                .map(|m| m.id)
-                .collect::<Vec<_>>()
-        }
+    let by_tn = |number: &str| {
+        let filter = SipMessageFilter {
+            tn: Some(tn(number)),
+            ..SipMessageFilter::default()
+        };
+        listed_ids(store, &scope, filter)
     };
     let expected = [
         messages[1].summary.id.clone(),
