@@ -153,16 +153,19 @@ impl<H: Handler> Endpoint<H> {
         };
         // Without a usable top Via there is nowhere to send an answer (RFC 3261 §18.2.2).
         if let (false, Ok(via)) = (is_ack, msg.via()) {
-            self.reject(&msg, &error, &path.reply_to(source, &via));
+            self.reject(&msg, &error, source, &path.reply_to(source, &via));
         }
     }
 
     /// A 4xx/5xx for a request that failed to parse, naming the header in a Warning
-    /// (RFC 3261 §20.43, code 399 "miscellaneous warning").
-    fn reject(&self, msg: &Message, error: &ParseError, reply: &ReplyTo) {
+    /// (RFC 3261 §20.43, code 399 "miscellaneous warning"); its top Via gets `received` and
+    /// `rport` as every response does.
+    fn reject(&self, msg: &Message, error: &ParseError, source: SocketAddr, reply: &ReplyTo) {
         let warning = format!("399 {} \"{error}\"", self.config.warn_agent);
+        let inserts = msg.received_inserts(source);
         if let Ok(r) = msg
             .respond(error.status())
+            .via_inserts(&inserts)
             .header(HeaderName::Warning, warning)
             .build()
         {

@@ -140,6 +140,15 @@ async fn udp_corpus() {
                 assert_eq!(status(&first), code, "{name}");
                 let warning = header(&first, "Warning").unwrap();
                 assert!(warning.contains(text), "{name}: {warning}");
+                // RFC 3581 §4: refusals complete the top Via like every response.
+                assert_eq!(
+                    header(&first, "Via").unwrap(),
+                    format!(
+                        "SIP/2.0/UDP {local};branch=z9hG4bK-bad;rport={};received=127.0.0.1",
+                        local.port()
+                    ),
+                    "{name}"
+                );
                 let n = timeout(Duration::from_secs(10), c.recv(&mut buf))
                     .await
                     .unwrap()

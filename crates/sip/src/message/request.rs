@@ -52,34 +52,7 @@ impl Request {
     /// another address (RFC 3261 §18.2.1), and both `received` and the source port in a
     /// valueless `rport` (RFC 3581 §4), so that a client behind NAT learns its public address.
     pub fn received_from(&mut self, source: SocketAddr) {
-        let view = &self.msg.view;
-        let via = self.kept.via.get(view);
-        let ip = source.ip().to_canonical();
-        let rport_requested = via.rport() == Some(None);
-        let sent_by: Option<IpAddr> = via
-            .host()
-            .trim_start_matches('[')
-            .trim_end_matches(']')
-            .parse()
-            .ok();
-        let same_address = sent_by.map(|a| a.to_canonical()) == Some(ip);
-        // The common case (sent-by is the source, no rport) adds nothing and costs no more.
-        if !rport_requested && (same_address || via.received().is_some()) {
-            return;
-        }
-        let mut inserts = Vec::new();
-        if rport_requested {
-            let name_end = grammar::params(via.params())
-                .find(|(name, _)| name.eq_ignore_ascii_case("rport"))
-                .map(|(name, _)| grammar::span(view, name).end);
-            if let Some(at) = name_end {
-                inserts.push((at, format!("={}", source.port())));
-            }
-        }
-        if via.received().is_none() {
-            inserts.push((self.kept.via.end(), format!(";received={ip}")));
-        }
-        self.via_inserts = inserts;
+        self.via_inserts = received_inserts(&self.msg.view, &self.kept.via, source);
     }
 
     /// Starts a response, as [`Message::respond`] does, with the top Via completed as
@@ -162,6 +135,20 @@ impl Message {
         }
     }
 
+    /// For a message refused as a request ([`Message::into_request`] failed): what
+    /// [`Request::received_from`] would add to the top Via of its response, for
+    /// [`ResponseBuilder::via_inserts`](super::ResponseBuilder); none when the top Via does
+    /// not parse.
+    pub(crate) fn received_inserts(&self, source: SocketAddr) -> Vec<(usize, String)> {
+        let Some(Ok(value)) = self.headers().values(HeaderName::Via).next() else {
+            return Vec::new();
+        };
+        let Ok(via) = Via::parse(value) else {
+            return Vec::new();
+        };
+        received_inserts(&self.view, &KeptVia::new(&self.view, value, &via), source)
+    }
+
     fn check_request(&self) -> Result<(Method, CSeq, Kept), ParseError> {
         let StartLine::Request { method, uri } = &self.start else {
             return Err(ParseError::StartLine {
@@ -213,4 +200,36 @@ fn is_scheme(uri: &str) -> bool {
             && s.bytes()
                 .all(|c| c.is_ascii_alphanumeric() || b"+-.".contains(&c))
     })
+}
+
+/// What [`Request::received_from`] adds to the top Via (`kept`, over `view`) of a response to
+/// a request from `source`, as insertions at offsets of `view`; none in the common case (the
+/// sent-by is the source and no rport is asked for), which then costs no allocation.
+fn received_inserts(view: &[u8], kept: &KeptVia, source: SocketAddr) -> Vec<(usize, String)> {
+    let via = kept.get(view);
+    let ip = source.ip().to_canonical();
+    let rport_requested = via.rport() == Some(None);
+    let sent_by: Option<IpAddr> = via
+        .host()
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .parse()
+        .ok();
+    let same_address = sent_by.map(|a| a.to_canonical()) == Some(ip);
+    if !rport_requested && (same_address || via.received().is_some()) {
+        return Vec::new();
+    }
+    let mut inserts = Vec::new();
+    if rport_requested {
+        let name_end = grammar::params(via.params())
+            .find(|(name, _)| name.eq_ignore_ascii_case("rport"))
+            .map(|(name, _)| grammar::span(view, name).end);
+        if let Some(at) = name_end {
+            inserts.push((at, format!("={}", source.port())));
+        }
+    }
+    if via.received().is_none() {
+        inserts.push((kept.end(), format!(";received={ip}")));
+    }
+    inserts
 }
