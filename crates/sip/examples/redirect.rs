@@ -12,15 +12,24 @@ use sip::{HeaderName, Request, Response, Server, ServerConfig, StatusCode, Trans
 struct Redirect;
 
 impl sip::Handler for Redirect {
-    async fn handle(&self, req: &Request, _source: SocketAddr, _transport: Transport) -> Response {
-        req.respond(StatusCode::MOVED_TEMPORARILY)
+    type Note = ();
+
+    async fn handle(
+        &self,
+        req: &Request,
+        _source: SocketAddr,
+        _transport: Transport,
+    ) -> (Response, ()) {
+        let response = req
+            .respond(StatusCode::MOVED_TEMPORARILY)
             .header(HeaderName::Contact, format!("<{}>", req.uri_str()))
             .build()
             .unwrap_or_else(|_| {
                 req.respond(StatusCode::SERVER_INTERNAL_ERROR)
                     .build()
                     .unwrap()
-            })
+            });
+        (response, ())
     }
 }
 

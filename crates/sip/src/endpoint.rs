@@ -23,6 +23,10 @@ pub const ALLOW: &str = "INVITE, ACK, CANCEL, OPTIONS";
 
 /// The application: answers INVITEs (and, if it wants, OPTIONS).
 pub trait Handler: Send + Sync + 'static {
+    /// What [`Handler::handle`] passes on to [`Handler::completed`] with its answer: the
+    /// application's notes on the call (`()` when it keeps none).
+    type Note: Send + 'static;
+
     /// Answers one new INVITE with a final response (normally 302, or a 4xx/5xx), built with
     /// [`Message::respond`]. Called once per transaction: retransmissions never reach it.
     fn handle(
@@ -30,7 +34,21 @@ pub trait Handler: Send + Sync + 'static {
         req: &Request,
         source: SocketAddr,
         transport: Transport,
-    ) -> impl Future<Output = Response> + Send;
+    ) -> impl Future<Output = (Response, Self::Note)> + Send;
+
+    /// The final response of an INVITE that [`Handler::handle`] answered has gone out:
+    /// `sent` is its answer, or the 487 that replaced it when a CANCEL came while it was
+    /// handled (RFC 3261 §9.2). Where to record what the caller really got. By default
+    /// nothing.
+    fn completed(
+        &self,
+        _req: &Request,
+        _sent: &Response,
+        _note: Self::Note,
+        _source: SocketAddr,
+        _transport: Transport,
+    ) {
+    }
 
     /// Answers OPTIONS; by default 200 with `Allow` and `Accept: application/sdp`.
     fn options(&self, req: &Request, _source: SocketAddr, _transport: Transport) -> Response {
@@ -196,7 +214,7 @@ impl<H: Handler> Endpoint<H> {
                         .build()
                         .unwrap_or_else(|_| fallback(&req, StatusCode::SERVICE_UNAVAILABLE));
                     self.transactions
-                        .invite_completed(&key, r.as_bytes().clone(), || terminated(&req));
+                        .invite_completed(&key, r, || terminated(&req));
                     return;
                 };
                 let handler = Arc::clone(&self.handler);
@@ -206,13 +224,15 @@ impl<H: Handler> Endpoint<H> {
                     let call = AssertUnwindSafe(handler.handle(&req, source, transport));
                     let answer = tokio::time::timeout(limit, call.catch_unwind()).await;
                     drop(permit);
-                    let response = match answer {
-                        Ok(Ok(r)) if !r.status().is_provisional() => r,
+                    let (response, note) = match answer {
+                        Ok(Ok((r, note))) if !r.status().is_provisional() => (r, Some(note)),
                         // A panicking or stuck handler, or a provisional "final" answer: 500.
-                        _ => fallback(&req, StatusCode::SERVER_INTERNAL_ERROR),
+                        _ => (fallback(&req, StatusCode::SERVER_INTERNAL_ERROR), None),
                     };
-                    transactions
-                        .invite_completed(&key, response.as_bytes().clone(), || terminated(&req));
+                    let sent = transactions.invite_completed(&key, response, || terminated(&req));
+                    if let (Some(note), Some(sent)) = (note, sent) {
+                        handler.completed(&req, &sent, note, source, transport);
+                    }
                 });
             }
             Method::Cancel => {
@@ -250,10 +270,8 @@ impl<H: Handler> Endpoint<H> {
 }
 
 /// The 487 that ends a cancelled INVITE (RFC 3261 §9.2).
-fn terminated(req: &Request) -> Bytes {
+fn terminated(req: &Request) -> Response {
     fallback(req, StatusCode::REQUEST_TERMINATED)
-        .as_bytes()
-        .clone()
 }
 
 /// A response with no added headers, which cannot fail to build.

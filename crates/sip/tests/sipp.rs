@@ -21,15 +21,24 @@ struct Redirect {
 }
 
 impl sip::Handler for Redirect {
-    async fn handle(&self, req: &Request, _source: SocketAddr, _transport: Transport) -> Response {
+    type Note = ();
+
+    async fn handle(
+        &self,
+        req: &Request,
+        _source: SocketAddr,
+        _transport: Transport,
+    ) -> (Response, ()) {
         self.calls.fetch_add(1, Ordering::SeqCst);
         if req.uri().user() == Some("slow") {
             tokio::time::sleep(Duration::from_millis(1200)).await;
         }
-        req.respond(StatusCode::MOVED_TEMPORARILY)
+        let response = req
+            .respond(StatusCode::MOVED_TEMPORARILY)
             .header(HeaderName::Contact, format!("<{}>", req.uri_str()))
             .build()
-            .unwrap()
+            .unwrap();
+        (response, ())
     }
 }
 

@@ -74,6 +74,11 @@ async fn invite_302_ack_and_retransmission_reuses_the_response() {
     );
     assert_eq!(handler.calls(), 1);
     assert_eq!(stats.transactions(), 1);
+    assert_eq!(
+        handler.completed(),
+        [(302, 302)],
+        "completed once, with the 302"
+    );
     let ack = request("ACK", "ACK", "z9hG4bK-r1", "retrans@test", local, "UDP");
     c.send(ack.as_bytes()).await.unwrap();
     // After the ACK, a retransmitted INVITE is absorbed: the next datagram answers the OPTIONS.
@@ -191,6 +196,8 @@ async fn a_cancel_while_the_invite_is_handled_ends_it_with_487() {
     // A retransmitted INVITE gets the 487 again.
     c.send(invite.as_bytes()).await.unwrap();
     assert_eq!(recv(&c).await, last);
+    // The application learns that its 302 was replaced by the 487 the caller got.
+    assert_eq!(handler.completed(), [(302, 487)]);
 }
 
 #[tokio::test]

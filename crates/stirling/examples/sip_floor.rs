@@ -118,14 +118,16 @@ impl Signing {
 }
 
 impl sip::Handler for Signing {
+    type Note = ();
+
     fn handle(
         &self,
         req: &Request,
         _source: SocketAddr,
         _transport: Transport,
-    ) -> impl Future<Output = Response> + Send {
+    ) -> impl Future<Output = (Response, ())> + Send {
         let response = self.answer(req);
-        async move { response }
+        async move { (response, ()) }
     }
 }
 

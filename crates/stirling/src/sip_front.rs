@@ -30,7 +30,7 @@ use std::fmt;
 use std::net::{IpAddr, SocketAddr};
 use std::str::FromStr;
 
-use passport::{Attestation, TelephoneNumber, Verstat};
+use passport::{Attestation, TelephoneNumber, UnixTime, Verstat};
 use sip::{HeaderName, NameAddr, Request, Response, ResponseBuilder, StatusCode, Transport};
 
 use crate::call_path::{CallNote, CallPath};
@@ -588,8 +588,26 @@ fn fallback(req: &Request, status: StatusCode) -> Response {
     }
 }
 
+/// What [`SipFront`] learned while answering an INVITE. Its SIP Messages record is made once
+/// the response sent is known ([`sip::Handler::completed`]): a CANCEL that came while the call
+/// was handled replaces the answer with 487, and the record shows the 487 the caller got
+/// (with the result of the work done, e.g. `signed`).
+#[derive(Debug)]
+pub struct AnsweredCall {
+    note: CallNote,
+    received_at: UnixTime,
+    started: std::time::Instant,
+}
+
 impl sip::Handler for SipFront {
-    async fn handle(&self, req: &Request, source: SocketAddr, transport: Transport) -> Response {
+    type Note = AnsweredCall;
+
+    async fn handle(
+        &self,
+        req: &Request,
+        source: SocketAddr,
+        _transport: Transport,
+    ) -> (Response, AnsweredCall) {
         let started = std::time::Instant::now();
         let received_at = self.calls.clock.now();
         let mut note = CallNote::default();
@@ -607,28 +625,51 @@ impl sip::Handler for SipFront {
                 fallback(req, StatusCode::SERVER_INTERNAL_ERROR)
             }
         };
-        if let Some(log) = &self.calls.log {
-            let service = note.service.unwrap_or(
-                // Refused before routing: what the request would have asked for.
-                match req.headers().get_named("Identity").next() {
-                    Some(_) => Service::Verification,
-                    None => Service::Signing,
-                },
-            );
-            let mut record = MessageRecord::sip(
-                service,
-                note.result.unwrap_or(CallResult::Error),
-                req,
-                &response,
-                source,
-                transport,
+        (
+            response,
+            AnsweredCall {
+                note,
                 received_at,
-                started.elapsed(),
-            );
-            note.fill(&mut record);
-            log.record(record);
-        }
-        response
+                started,
+            },
+        )
+    }
+
+    fn completed(
+        &self,
+        req: &Request,
+        sent: &Response,
+        call: AnsweredCall,
+        source: SocketAddr,
+        transport: Transport,
+    ) {
+        let Some(log) = &self.calls.log else {
+            return;
+        };
+        let AnsweredCall {
+            note,
+            received_at,
+            started,
+        } = call;
+        let service = note.service.unwrap_or(
+            // Refused before routing: what the request would have asked for.
+            match req.headers().get_named("Identity").next() {
+                Some(_) => Service::Verification,
+                None => Service::Signing,
+            },
+        );
+        let mut record = MessageRecord::sip(
+            service,
+            note.result.unwrap_or(CallResult::Error),
+            req,
+            sent,
+            source,
+            transport,
+            received_at,
+            started.elapsed(),
+        );
+        note.fill(&mut record);
+        log.record(record);
     }
 }
 

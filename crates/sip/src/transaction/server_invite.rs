@@ -3,10 +3,9 @@
 
 use std::sync::Arc;
 
-use bytes::Bytes;
-
 use super::timers::Fire;
 use super::{Entry, Key, Lookup, State, Transactions};
+use crate::message::Response;
 use crate::transport::ReplyTo;
 
 impl Transactions {
@@ -42,20 +41,19 @@ impl Transactions {
     /// The final response for a new INVITE transaction: sent now, then retransmitted on Timer
     /// G over unreliable transports until an ACK arrives or Timer H fires (§17.2.1). When a
     /// CANCEL came first, `terminated` (a 487) is the final response instead (§9.2).
+    /// Returns the response sent, `None` when the transaction was gone.
     pub(crate) fn invite_completed(
         &self,
         key: &Key,
-        response: Bytes,
-        terminated: impl FnOnce() -> Bytes,
-    ) {
-        let (reply, response, wake) = {
+        response: Response,
+        terminated: impl FnOnce() -> Response,
+    ) -> Option<Response> {
+        let (reply, sent, wake) = {
             let mut table = self.lock();
-            let Some(e) = table.map.get_mut(key) else {
-                return;
-            };
-            let response = if e.cancelled { terminated() } else { response };
+            let e = table.map.get_mut(key)?;
+            let sent = if e.cancelled { terminated() } else { response };
             e.state = State::Completed;
-            e.response = Some(response.clone());
+            e.response = Some(sent.as_bytes().clone());
             let (stored, id, reliable, reply) =
                 (Arc::clone(&e.key), e.id, e.reliable, e.reply.clone());
             // Unreliable transports: Timer G, which also does Timer H (`Fire::g_reaches_timer_h`).
@@ -64,10 +62,11 @@ impl Transactions {
             } else {
                 table.schedule(&stored, id, Fire::G(0))
             };
-            (reply, response, wake)
+            (reply, sent, wake)
         };
-        reply.send(response);
+        reply.send(sent.as_bytes().clone());
         self.wake_timers(wake);
+        Some(sent)
     }
 
     /// An ACK arrived for `key` (the INVITE's key). Returns whether it matched a transaction.

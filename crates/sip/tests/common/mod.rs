@@ -2,36 +2,66 @@
 #![allow(dead_code, unreachable_pub, clippy::unwrap_used)]
 
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 
 use sip::{HeaderName, Request, Response, Server, ServerConfig, StatusCode, Transport};
 use tokio::sync::Semaphore;
 
 /// Answers every INVITE with 302 and Contact = Request-URI, counting calls. When `gate` is set,
-/// each call first waits for a permit from it.
+/// each call first waits for a permit from it. Notes (answer, sent) status pairs as
+/// [`sip::Handler::completed`] reports them.
 #[derive(Clone, Default)]
 pub struct Redirect {
     pub calls: Arc<AtomicUsize>,
     pub gate: Option<Arc<Semaphore>>,
+    pub completed: Arc<Mutex<Vec<(u16, u16)>>>,
 }
 
 impl Redirect {
     pub fn calls(&self) -> usize {
         self.calls.load(Ordering::SeqCst)
     }
+
+    /// (status answered, status sent) of each completed INVITE.
+    pub fn completed(&self) -> Vec<(u16, u16)> {
+        self.completed.lock().unwrap().clone()
+    }
 }
 
 impl sip::Handler for Redirect {
-    async fn handle(&self, req: &Request, _source: SocketAddr, _transport: Transport) -> Response {
+    /// The status answered.
+    type Note = u16;
+
+    async fn handle(
+        &self,
+        req: &Request,
+        _source: SocketAddr,
+        _transport: Transport,
+    ) -> (Response, u16) {
         self.calls.fetch_add(1, Ordering::SeqCst);
         if let Some(gate) = &self.gate {
             let _permit = gate.acquire().await.unwrap();
         }
-        req.respond(StatusCode::MOVED_TEMPORARILY)
+        let response = req
+            .respond(StatusCode::MOVED_TEMPORARILY)
             .header(HeaderName::Contact, format!("<{}>", req.uri_str()))
             .build()
-            .unwrap()
+            .unwrap();
+        let status = response.status().as_u16();
+        (response, status)
+    }
+
+    fn completed(
+        &self,
+        _req: &Request,
+        sent: &Response,
+        answered: u16,
+        _source: SocketAddr,
+        _transport: Transport,
+    ) {
+        let pair = (answered, sent.status().as_u16());
+        self.completed.lock().unwrap().push(pair);
     }
 }
 
