@@ -7,6 +7,7 @@ Everything here connects to 127.0.0.1 only. Python 3 standard library only.
 import json
 import math
 import os
+import random
 import re
 import shutil
 import signal
@@ -452,8 +453,6 @@ def numbers_file(workdir, count, seed=6):
     """A sipp injection file of `count` (calling, called) pairs of random North American
     numbers in E.164 (+1 NPA NXX XXXX), used in order: real traffic's numbers vary, and the
     SIP Messages log's number indexes cost according to how they spread."""
-    import random
-
     rng = random.Random(seed)
 
     def number():

@@ -7,7 +7,7 @@ mod common;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use common::{Redirect, header, loopback_config, request, start, status};
+use common::{Redirect, header, loopback_config, read_response, request, start, status};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpStream, UdpSocket};
 use tokio::time::timeout;
@@ -158,24 +158,6 @@ async fn udp_corpus() {
         }
     }
     assert_eq!(handler.calls(), 0);
-}
-
-async fn read_response(s: &mut TcpStream, buf: &mut Vec<u8>) -> Option<Vec<u8>> {
-    loop {
-        if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-            // Our responses carry `Content-Length: 0`.
-            return Some(buf.drain(..end + 4).collect());
-        }
-        let mut chunk = [0u8; 4096];
-        let n = timeout(Duration::from_secs(10), s.read(&mut chunk))
-            .await
-            .unwrap()
-            .ok()?;
-        if n == 0 {
-            return None;
-        }
-        buf.extend_from_slice(&chunk[..n]);
-    }
 }
 
 #[tokio::test]

@@ -7,7 +7,7 @@ mod common;
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::{Redirect, header, loopback_config, request, start, status};
+use common::{Redirect, header, loopback_config, read_response, request, start, status};
 use tokio::net::UdpSocket;
 use tokio::sync::Semaphore;
 use tokio::time::timeout;
@@ -120,19 +120,15 @@ async fn timer_g_retransmits_until_timer_h() {
 
 #[tokio::test(start_paused = true)]
 async fn over_tcp_timer_h_ends_an_unacknowledged_invite_at_64_t1() {
-    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    use tokio::io::AsyncWriteExt as _;
     let handler = Redirect::default();
     let (_, tcp, stats) = start(loopback_config(), handler.clone()).await;
     let mut s = tokio::net::TcpStream::connect(tcp).await.unwrap();
     let local = s.local_addr().unwrap();
     let invite = request("INVITE", "INVITE", "z9hG4bK-h1", "h@test", local, "TCP");
     s.write_all(invite.as_bytes()).await.unwrap();
-    let mut buf = vec![0u8; 65536];
-    let n = timeout(Duration::from_secs(5), s.read(&mut buf))
-        .await
-        .expect("a response")
-        .unwrap();
-    assert_eq!(status(&buf[..n]), 302);
+    let response = read_response(&mut s, &mut Vec::new()).await.unwrap();
+    assert_eq!(status(&response), 302);
     // No Timer G over TCP; no ACK either: Timer H (64·T1 = 32 s) ends the transaction.
     tokio::time::sleep(Duration::from_secs(31)).await;
     assert_eq!(stats.transactions(), 1);
@@ -415,13 +411,10 @@ async fn tcp_connections_beyond_max_connections_are_closed() {
         "TCP",
     );
     first.write_all(options.as_bytes()).await.unwrap();
-    let mut buf = [0u8; 4096];
-    let n = timeout(Duration::from_secs(10), first.read(&mut buf))
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(status(&buf[..n]), 200);
+    let response = read_response(&mut first, &mut Vec::new()).await.unwrap();
+    assert_eq!(status(&response), 200);
     // The second connection is accepted by the kernel and closed by the server at once.
+    let mut buf = [0u8; 4096];
     let mut second = tokio::net::TcpStream::connect(tcp).await.unwrap();
     let n = timeout(Duration::from_secs(10), second.read(&mut buf))
         .await

@@ -14,7 +14,7 @@
 //!
 //! Both sign with a key generated at start; nothing verifies these calls. Loopback only.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 
 use anyhow::{Context as _, bail};
 use clap::{Parser, ValueEnum};
@@ -49,7 +49,7 @@ const X5U: &str = "https://127.0.0.1/cr/floor.pem";
 
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    if !is_loopback(args.listen.ip()) {
+    if !args.listen.ip().to_canonical().is_loopback() {
         bail!("{}: loopback addresses only", args.listen);
     }
     let signer = Signer::new(SigningKey::generate()?, X5U)?;
@@ -63,19 +63,6 @@ fn main() -> anyhow::Result<()> {
             Mode::Raw => raw(args.listen, signer).await,
         }
     })
-}
-
-fn is_loopback(ip: IpAddr) -> bool {
-    match ip {
-        IpAddr::V4(v4) => v4.is_loopback(),
-        IpAddr::V6(v6) => {
-            v6.is_loopback() || v6.to_ipv4_mapped().is_some_and(|v4| v4.is_loopback())
-        }
-    }
-}
-
-fn now() -> UnixTime {
-    UnixTime::now()
 }
 
 async fn stack(listen: SocketAddr, signer: Signer) -> anyhow::Result<()> {
@@ -105,10 +92,11 @@ impl Signing {
             date: None,
             origid: None,
         };
-        let identity = match identity_for(&self.signer, &request, Attestation::A, now(), 60) {
-            Ok(identity) => identity,
-            Err(_) => return plain(req, StatusCode::SERVER_INTERNAL_ERROR),
-        };
+        let identity =
+            match identity_for(&self.signer, &request, Attestation::A, UnixTime::now(), 60) {
+                Ok(identity) => identity,
+                Err(_) => return plain(req, StatusCode::SERVER_INTERNAL_ERROR),
+            };
         req.respond(StatusCode::MOVED_TEMPORARILY)
             .header(HeaderName::Contact.as_str(), format!("<{}>", req.uri_str()))
             .header(HeaderName::Identity.as_str(), identity)
@@ -157,7 +145,7 @@ async fn raw(listen: SocketAddr, signer: Signer) -> anyhow::Result<()> {
         Attestation::A,
         TelephoneNumber::canonicalize("+12155550121")?,
         Dest::tns(vec![TelephoneNumber::canonicalize("+12155550131")?]),
-        now().as_secs(),
+        UnixTime::now().as_secs(),
         "00000000-0000-4000-8000-000000000000".to_owned(),
     );
     let mut buf = vec![0u8; 65_535];
@@ -169,7 +157,7 @@ async fn raw(listen: SocketAddr, signer: Signer) -> anyhow::Result<()> {
             continue; // ACKs and anything else: no answer
         }
         let mut claims = claims.clone();
-        claims.iat = now().as_secs();
+        claims.iat = UnixTime::now().as_secs();
         let Ok(identity) = signer.identity_header(Ppt::Shaken, &claims) else {
             continue;
         };

@@ -651,13 +651,13 @@ impl sip::Handler for SipFront {
             received_at,
             started,
         } = call;
-        let service = note.service.unwrap_or(
-            // Refused before routing: what the request would have asked for.
-            match req.headers().get_named("Identity").next() {
-                Some(_) => Service::Verification,
-                None => Service::Signing,
-            },
-        );
+        // Refused before routing: what the request would have asked for.
+        let service =
+            note.service
+                .unwrap_or_else(|| match req.headers().get_named("Identity").next() {
+                    Some(_) => Service::Verification,
+                    None => Service::Signing,
+                });
         let mut record = MessageRecord::sip(
             service,
             note.result.unwrap_or(CallResult::Error),

@@ -4,9 +4,13 @@
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use sip::{HeaderName, Request, Response, Server, ServerConfig, StatusCode, Transport};
+use tokio::io::AsyncReadExt as _;
+use tokio::net::TcpStream;
 use tokio::sync::Semaphore;
+use tokio::time::timeout;
 
 /// Answers every INVITE with 302 and Contact = Request-URI, counting calls. When `gate` is set,
 /// each call first waits for a permit from it. Notes (answer, sent) status pairs as
@@ -128,4 +132,24 @@ pub fn header(resp: &[u8], name: &str) -> Option<String> {
         .get_named(name)
         .next()
         .map(|v| String::from_utf8_lossy(v).into_owned())
+}
+
+/// The next response on a TCP connection (bytes already read stay in `buf`); `None` when the
+/// connection closed or failed.
+pub async fn read_response(s: &mut TcpStream, buf: &mut Vec<u8>) -> Option<Vec<u8>> {
+    loop {
+        if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            // Our responses carry `Content-Length: 0`.
+            return Some(buf.drain(..end + 4).collect());
+        }
+        let mut chunk = [0u8; 4096];
+        let n = timeout(Duration::from_secs(10), s.read(&mut chunk))
+            .await
+            .unwrap()
+            .ok()?;
+        if n == 0 {
+            return None;
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    }
 }
