@@ -178,6 +178,32 @@ class ProcStat:
     def cpu_seconds(self):
         return sum(self.cpu_split())
 
+    def io(self):
+        """{'syscw': write system calls, 'wchar': bytes written} from /proc/PID/io (every
+        write, send and pwrite of the process: the 302s and the SIP Messages log's files)."""
+        counters = {}
+        with open(f"/proc/{self.pid}/io") as f:
+            for line in f:
+                key, value = line.split(":", 1)
+                counters[key] = int(value)
+        return {k: counters.get(k, 0) for k in ("syscw", "wchar")}
+
+    def cpu_by_thread(self):
+        """{thread name: user+system CPU seconds} summed over /proc/PID/task/*/stat. Threads
+        that have exited are not counted (their time stays in the process's total)."""
+        seconds = {}
+        for tid in os.listdir(f"/proc/{self.pid}/task"):
+            try:
+                with open(f"/proc/{self.pid}/task/{tid}/stat") as f:
+                    stat = f.read()
+            except FileNotFoundError:  # exited between the listing and the read
+                continue
+            name = stat[stat.index("(") + 1 : stat.rindex(")")]
+            fields = stat[stat.rindex(")") + 2 :].split()
+            cpu = (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+            seconds[name] = seconds.get(name, 0.0) + cpu
+        return seconds
+
     def status(self, key):
         with open(f"/proc/{self.pid}/status") as f:
             for line in f:
@@ -601,6 +627,22 @@ def summarise_sipp(run):
             if k.startswith("Failed") and k.endswith("(C)") and k != "FailedCall(C)" and counter(k)
         },
     }
+
+
+def cpu_by_thread_per_call(before, after, total_s, calls):
+    """CPU-us per call by thread name between two `ProcStat.cpu_by_thread` readings, plus
+    `other` for what they do not account for (threads that exited) out of `total_s`."""
+    if not calls:
+        return {}
+    per_call = {}
+    for name, seconds in after.items():
+        delta = seconds - before.get(name, 0.0)
+        if delta > 0:
+            per_call[name] = delta * 1e6 / calls
+    other = total_s * 1e6 / calls - sum(per_call.values())
+    if other > 0.05:
+        per_call["other"] = other
+    return dict(sorted(per_call.items(), key=lambda kv: -kv[1]))
 
 
 def histogram_percentiles(before, after, ps=(50, 90, 99)):
