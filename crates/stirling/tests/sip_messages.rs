@@ -41,6 +41,7 @@ on_both_backends!(
     filters_narrow_the_list,
     number_filter_works_with_and_without_the_number_indexes,
     pages_follow_the_cursor,
+    a_failing_batch_writes_nothing,
     detail_is_scoped_and_carries_raw_text,
     pruning_deletes_old_messages_in_batches_and_orphan_chains,
     call_counts_are_by_service_and_result_since,
@@ -446,6 +447,55 @@ async fn pages_follow_the_cursor(ctx: Ctx) {
         .await
         .unwrap();
     assert_eq!(capped.messages.len(), 7);
+}
+
+/// A batch is one transaction: a row that breaks a constraint in its last statement (a
+/// duplicate id; the batch takes three INSERTs of 64, 4 and 2 rows) leaves none of its rows and
+/// none of its chains behind, and the store takes the next batch as usual.
+async fn a_failing_batch_writes_nothing(ctx: Ctx) {
+    let store = &ctx.store;
+    let a = TenantId::new();
+    let stored = message(&a, NOW, Service::Signing, CallResult::Signed, "1", "2");
+    store
+        .insert_sip_messages(std::slice::from_ref(&stored), &[], t(NOW))
+        .await
+        .unwrap();
+    let mut batch: Vec<SipMessage> = (0..70)
+        .map(|i| {
+            message(
+                &a,
+                NOW + 1 + i,
+                Service::Signing,
+                CallResult::Signed,
+                "3",
+                "4",
+            )
+        })
+        .collect();
+    batch[68].summary.id = stored.summary.id.clone();
+    let chain = stirling::store::NewChain {
+        fingerprint: "cc".repeat(32),
+        chain_pem: "chain".into(),
+    };
+    let err = store
+        .insert_sip_messages(&batch, std::slice::from_ref(&chain), t(NOW))
+        .await;
+    assert!(err.is_err(), "a duplicate id must fail the batch");
+    assert_eq!(count_rows(&ctx, "sip_messages").await, 1);
+    assert_eq!(count_rows(&ctx, "sip_message_chains").await, 0);
+
+    batch[68].summary.id = SipMessageId::new();
+    store
+        .insert_sip_messages(&batch, &[chain], t(NOW))
+        .await
+        .unwrap();
+    assert_eq!(count_rows(&ctx, "sip_messages").await, 71);
+    assert_eq!(count_rows(&ctx, "sip_message_chains").await, 1);
+    let page = store
+        .list_sip_messages(&TenantScope::All, &SipMessageFilter::default(), None, 200)
+        .await
+        .unwrap();
+    assert_eq!(page.messages.len(), 71);
 }
 
 async fn detail_is_scoped_and_carries_raw_text(ctx: Ctx) {
