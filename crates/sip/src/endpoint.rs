@@ -6,6 +6,7 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
+use std::time::Duration;
 
 use bytes::Bytes;
 use futures_util::FutureExt;
@@ -36,15 +37,16 @@ pub trait Handler: Send + Sync + 'static {
         transport: Transport,
     ) -> impl Future<Output = (Response, Self::Note)> + Send;
 
-    /// The final response of an INVITE that [`Handler::handle`] answered has gone out:
-    /// `sent` is its answer, or the 487 that replaced it when a CANCEL came while it was
-    /// handled (RFC 3261 §9.2). Where to record what the caller really got. By default
-    /// nothing.
+    /// The final response of a new INVITE has gone out: `sent` is the handler's answer, the
+    /// 487 that replaced it when a CANCEL came while it was handled (RFC 3261 §9.2), or the
+    /// 500/503 the server answered itself; `outcome` says which. Where to record what the
+    /// caller really got, for every INVITE, including the ones the handler never answered.
+    /// By default nothing.
     fn completed(
         &self,
         _req: &Request,
         _sent: &Response,
-        _note: Self::Note,
+        _outcome: Outcome<Self::Note>,
         _source: SocketAddr,
         _transport: Transport,
     ) {
@@ -58,6 +60,23 @@ pub trait Handler: Send + Sync + 'static {
             .build()
             .unwrap_or_else(|_| fallback(req, StatusCode::OK))
     }
+}
+
+/// How the final response of a new INVITE came about, as [`Handler::completed`] learns it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Outcome<N> {
+    /// [`Handler::handle`] answered, with this note.
+    Answered(N),
+    /// The handler panicked, answered with a provisional status, or had not answered
+    /// `handler_timeout` after it was called: the server answered 500 itself, `after` the
+    /// handler was called.
+    Failed {
+        /// From the handler's call to the 500.
+        after: Duration,
+    },
+    /// `max_in_flight` INVITEs were being handled: the server answered 503 with
+    /// `Retry-After` and did not call the handler (RFC 3261 §21.5.4).
+    Overloaded,
 }
 
 /// Where answers to one received message go.
@@ -116,7 +135,7 @@ impl<H: Handler> Endpoint<H> {
         Arc::clone(&self.connections).try_acquire_owned().ok()
     }
 
-    pub(crate) fn stream_idle_timeout(&self) -> std::time::Duration {
+    pub(crate) fn stream_idle_timeout(&self) -> Duration {
         self.config.stream_idle_timeout
     }
 
@@ -213,25 +232,39 @@ impl<H: Handler> Endpoint<H> {
                         .header(HeaderName::RetryAfter, self.config.retry_after.to_string())
                         .build()
                         .unwrap_or_else(|_| fallback(&req, StatusCode::SERVICE_UNAVAILABLE));
-                    self.transactions
-                        .invite_completed(&key, r, || terminated(&req));
+                    if let Some(sent) = self
+                        .transactions
+                        .invite_completed(&key, r, || terminated(&req))
+                    {
+                        self.handler
+                            .completed(&req, &sent, Outcome::Overloaded, source, transport);
+                    }
                     return;
                 };
                 let handler = Arc::clone(&self.handler);
                 let transactions = Arc::clone(&self.transactions);
                 let limit = self.config.handler_timeout;
                 tokio::spawn(async move {
+                    let called = tokio::time::Instant::now();
                     let call = AssertUnwindSafe(handler.handle(&req, source, transport));
                     let answer = tokio::time::timeout(limit, call.catch_unwind()).await;
                     drop(permit);
-                    let (response, note) = match answer {
-                        Ok(Ok((r, note))) if !r.status().is_provisional() => (r, Some(note)),
+                    let (response, outcome) = match answer {
+                        Ok(Ok((r, note))) if !r.status().is_provisional() => {
+                            (r, Outcome::Answered(note))
+                        }
                         // A panicking or stuck handler, or a provisional "final" answer: 500.
-                        _ => (fallback(&req, StatusCode::SERVER_INTERNAL_ERROR), None),
+                        _ => (
+                            fallback(&req, StatusCode::SERVER_INTERNAL_ERROR),
+                            Outcome::Failed {
+                                after: called.elapsed(),
+                            },
+                        ),
                     };
-                    let sent = transactions.invite_completed(&key, response, || terminated(&req));
-                    if let (Some(note), Some(sent)) = (note, sent) {
-                        handler.completed(&req, &sent, note, source, transport);
+                    if let Some(sent) =
+                        transactions.invite_completed(&key, response, || terminated(&req))
+                    {
+                        handler.completed(&req, &sent, outcome, source, transport);
                     }
                 });
             }

@@ -38,7 +38,7 @@ mod message;
 mod transaction;
 mod transport;
 
-pub use endpoint::{ALLOW, Handler};
+pub use endpoint::{ALLOW, Handler, Outcome};
 pub use message::{
     BuildError, CSeq, HeaderName, Headers, MAGIC_COOKIE, MAX_HEADERS, Message, Method, NameAddr,
     ParseError, Rejected, Request, Response, ResponseBuilder, Scheme, StartLine, StatusCode, Uri,

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use common::{Redirect, header, loopback_config, read_response, request, start, status};
+use sip::Outcome;
 use tokio::net::UdpSocket;
 use tokio::sync::Semaphore;
 use tokio::time::timeout;
@@ -76,7 +77,7 @@ async fn invite_302_ack_and_retransmission_reuses_the_response() {
     assert_eq!(stats.transactions(), 1);
     assert_eq!(
         handler.completed(),
-        [(302, 302)],
+        [(Outcome::Answered(302), 302)],
         "completed once, with the 302"
     );
     let ack = request("ACK", "ACK", "z9hG4bK-r1", "retrans@test", local, "UDP");
@@ -193,7 +194,7 @@ async fn a_cancel_while_the_invite_is_handled_ends_it_with_487() {
     c.send(invite.as_bytes()).await.unwrap();
     assert_eq!(recv(&c).await, last);
     // The application learns that its 302 was replaced by the 487 the caller got.
-    assert_eq!(handler.completed(), [(302, 487)]);
+    assert_eq!(handler.completed(), [(Outcome::Answered(302), 487)]);
 }
 
 #[tokio::test]
@@ -326,11 +327,17 @@ async fn overload_answers_503_without_calling_the_handler() {
     assert_eq!(header(&busy, "Retry-After").as_deref(), Some("7"));
     assert_eq!(header(&busy, "Call-ID").as_deref(), Some("busy2@test"));
     assert_eq!(handler.calls(), 1);
+    // The application learns of the 503 it never saw the INVITE of.
+    assert_eq!(handler.completed(), [(Outcome::Overloaded, 503)]);
     gate.add_permits(1);
     let done = recv(&c).await;
     assert_eq!(
         (status(&done), header(&done, "Call-ID").as_deref()),
         (302, Some("busy1@test"))
+    );
+    assert_eq!(
+        handler.completed(),
+        [(Outcome::Overloaded, 503), (Outcome::Answered(302), 302)]
     );
 }
 
@@ -366,6 +373,16 @@ async fn a_stuck_handler_gets_500_after_the_timeout_and_frees_its_slot() {
         (status(&r), header(&r, "Call-ID").as_deref()),
         (500, Some("stuck@test"))
     );
+    assert_eq!(
+        handler.completed(),
+        [(
+            Outcome::Failed {
+                after: Duration::from_secs(3)
+            },
+            500
+        )],
+        "the application learns of the 500 it did not answer"
+    );
     c.send(request("ACK", "ACK", "z9hG4bK-stuck", "stuck@test", local, "UDP").as_bytes())
         .await
         .unwrap();
@@ -390,6 +407,35 @@ async fn a_stuck_handler_gets_500_after_the_timeout_and_frees_its_slot() {
         (302, Some("next@test"))
     );
     assert_eq!(handler.calls(), 2);
+}
+
+#[tokio::test]
+async fn a_panicking_handler_gets_500_and_the_server_stays_up() {
+    let handler = Redirect {
+        panics: true,
+        ..Redirect::default()
+    };
+    let (addr, _, _) = start(loopback_config(), handler.clone()).await;
+    let c = client().await;
+    c.connect(addr).await.unwrap();
+    let local = c.local_addr().unwrap();
+    for (branch, call_id) in [("z9hG4bK-p1", "panic1@test"), ("z9hG4bK-p2", "panic2@test")] {
+        c.send(request("INVITE", "INVITE", branch, call_id, local, "UDP").as_bytes())
+            .await
+            .unwrap();
+        let r = recv(&c).await;
+        assert_eq!(
+            (status(&r), header(&r, "Call-ID").as_deref()),
+            (500, Some(call_id))
+        );
+    }
+    assert_eq!(handler.calls(), 2);
+    let completed = handler.completed();
+    assert_eq!(completed.len(), 2);
+    for (outcome, sent) in completed {
+        assert!(matches!(outcome, Outcome::Failed { .. }), "{outcome:?}");
+        assert_eq!(sent, 500);
+    }
 }
 
 #[tokio::test]

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use passport::{Attestation, TelephoneNumber, Verstat};
 use sti::Clock;
 
-use crate::directory::DirectoryHolder;
+use crate::directory::{DirectoryHolder, SbcRoute};
 use crate::message_log::{LoggedChain, MessageLog, MessageRecord};
 use crate::store::{CallResult, Service, TenantId, VersionId};
 use crate::verification::{Verification, Verifier};
@@ -54,6 +54,12 @@ pub(crate) struct CallNote {
 }
 
 impl CallNote {
+    /// The call came from `sbc`: its tenant and the SBC's id and name.
+    pub(crate) fn routed(&mut self, sbc: &SbcRoute) {
+        self.tenant = Some(sbc.tenant.clone());
+        self.sbc = Some((sbc.id.as_ref().map(ToString::to_string), sbc.name.clone()));
+    }
+
     /// What a verification says about the call: verstat, result (no PASSporT and no failure
     /// means there was no Identity to check), reason, x5u, attestation and the chain.
     pub(crate) fn verified(&mut self, verification: &Verification) {

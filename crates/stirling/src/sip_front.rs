@@ -31,7 +31,9 @@ use std::net::{IpAddr, SocketAddr};
 use std::str::FromStr;
 
 use passport::{Attestation, TelephoneNumber, UnixTime, Verstat};
-use sip::{HeaderName, NameAddr, Request, Response, ResponseBuilder, StatusCode, Transport};
+use sip::{
+    HeaderName, NameAddr, Outcome, Request, Response, ResponseBuilder, StatusCode, Transport,
+};
 
 use crate::call_path::{CallNote, CallPath};
 use crate::directory::{SbcRoute, TenantCalls};
@@ -334,8 +336,7 @@ impl SipFront {
             note.result = Some(CallResult::Refused);
             return Ok(fallback(req, StatusCode::FORBIDDEN));
         };
-        note.tenant = Some(sbc.tenant.clone());
-        note.sbc = Some((sbc.id.as_ref().map(ToString::to_string), sbc.name.clone()));
+        note.routed(sbc);
         let Some(tenant) = directory.tenant(&sbc.tenant) else {
             // An SBC whose tenant has no settings yet: nothing to sign with, no policy.
             tracing::warn!(sbc = %sbc.name, "sbc of a tenant without call settings");
@@ -639,18 +640,31 @@ impl sip::Handler for SipFront {
         &self,
         req: &Request,
         sent: &Response,
-        call: AnsweredCall,
+        outcome: Outcome<AnsweredCall>,
         source: SocketAddr,
         transport: Transport,
     ) {
         let Some(log) = &self.calls.log else {
             return;
         };
-        let AnsweredCall {
-            note,
-            received_at,
-            started,
-        } = call;
+        let (note, received_at, latency) = match outcome {
+            Outcome::Answered(call) => (call.note, call.received_at, call.started.elapsed()),
+            // Answered by the SIP server itself: what the call's record can still say.
+            Outcome::Failed { after } => (
+                self.unanswered(
+                    req,
+                    source,
+                    format!("no answer after {} ms", after.as_millis()),
+                ),
+                self.calls.clock.now(),
+                after,
+            ),
+            Outcome::Overloaded => (
+                self.unanswered(req, source, "overloaded (sip.max_in_flight)".to_owned()),
+                self.calls.clock.now(),
+                std::time::Duration::ZERO,
+            ),
+        };
         // Refused before routing: what the request would have asked for.
         let service =
             note.service
@@ -666,10 +680,28 @@ impl sip::Handler for SipFront {
             source,
             transport,
             received_at,
-            started.elapsed(),
+            latency,
         );
         note.fill(&mut record);
         log.record(record);
+    }
+}
+
+impl SipFront {
+    /// The note of an INVITE the SIP server answered itself (500 or 503): an error, with
+    /// `reason`, under the SBC's tenant when the source is a known SBC, so that the tenant
+    /// sees it in its log.
+    fn unanswered(&self, req: &Request, source: SocketAddr, reason: String) -> CallNote {
+        let mut note = CallNote {
+            result: Some(CallResult::Error),
+            reason: Some(reason),
+            ..CallNote::default()
+        };
+        let directory = self.calls.directory.current();
+        if let Some(sbc) = directory.route(source.ip(), req.uri().host()) {
+            note.routed(sbc);
+        }
+        note
     }
 }
 

@@ -349,3 +349,135 @@ async fn a_trusted_attestation_indicator_and_x_identity() {
     let v = s.verify(&headers(&msg, "Identity")[0]).await;
     assert_eq!(v.passport.unwrap().claims().attest, Some(Attestation::A));
 }
+
+/// INVITEs the SIP server answered itself get their SIP Messages record too: a 503 under
+/// overload (the handler never saw the INVITE) and a 500 for a handler that failed or ran out
+/// of time, as `sip::Handler::completed` reports them (the `sip` crate's transaction tests
+/// show the server reporting both). They are errors of the SBC's tenant, with a reason.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn invites_the_server_answered_itself_are_logged() {
+    use sip::{Handler as _, Outcome, StatusCode, Transport};
+    use stirling::config::MessageLogConfig;
+    use stirling::message_log::MessageLog;
+    use stirling::metrics::Metrics;
+    use stirling::store::{CallResult, Service, SipMessageFilter, Store, TenantScope};
+
+    let s = setup().await;
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}?mode=rwc", dir.path().join("log.db").display());
+    let key = Arc::new(stirling::secrets::MasterKey::from_bytes(&[7; 32]).unwrap());
+    let store = Store::connect(&url, 2, key).await.unwrap();
+    store.migrate().await.unwrap();
+    let (log, tasks) = MessageLog::start(
+        &MessageLogConfig::default(),
+        store.clone(),
+        Arc::new(At(NOW)),
+        Arc::new(Metrics::new()),
+    );
+    let directory = s.directory("127.0.0.1/32", SbcMode::Sign, s.signer("/cr/1234.pem"));
+    let tenant = directory
+        .route("127.0.0.1".parse().unwrap(), "127.0.0.1")
+        .unwrap()
+        .tenant
+        .clone();
+    let front = SipFront::new(
+        SipFrontConfig::default(),
+        CallPath {
+            directory: Arc::new(DirectoryHolder::new(directory)),
+            verifier: s.verifier.clone(),
+            clock: Arc::new(At(NOW)),
+            freshness_secs: 60,
+            log: Some(log),
+        },
+    );
+    let invite = |call_id: &str| {
+        sip::Request::parse(bytes::Bytes::from(format!(
+            "INVITE sip:+12155550131@127.0.0.1 SIP/2.0\r\n\
+             Via: SIP/2.0/UDP 127.0.0.1:5070;branch=z9hG4bK-{}\r\n\
+             From: <sip:+12155550121@127.0.0.1>;tag=1\r\n\
+             To: <sip:+12155550131@127.0.0.1>\r\n\
+             Call-ID: {call_id}\r\n\
+             CSeq: 1 INVITE\r\n\
+             Max-Forwards: 70\r\n\
+             Content-Length: 0\r\n\r\n",
+            call_id.len()
+        )))
+        .unwrap()
+    };
+    let sbc: SocketAddr = "127.0.0.1:5070".parse().unwrap();
+    let busy = invite("busy@test");
+    let sent = busy
+        .respond(StatusCode::SERVICE_UNAVAILABLE)
+        .build()
+        .unwrap();
+    front.completed(&busy, &sent, Outcome::Overloaded, sbc, Transport::Udp);
+    let stuck = invite("stuck@test");
+    let sent = stuck
+        .respond(StatusCode::SERVER_INTERNAL_ERROR)
+        .build()
+        .unwrap();
+    let after = std::time::Duration::from_secs(10);
+    front.completed(
+        &stuck,
+        &sent,
+        Outcome::Failed { after },
+        sbc,
+        Transport::Udp,
+    );
+    drop(front);
+    tasks.shutdown().await;
+
+    let scope = TenantScope::Tenant(tenant);
+    let page = store
+        .list_sip_messages(&scope, &SipMessageFilter::default(), None, 10)
+        .await
+        .unwrap();
+    let mut logged: Vec<_> = page
+        .messages
+        .iter()
+        .map(|m| {
+            (
+                m.call_id.as_str(),
+                m.status_code,
+                m.result,
+                m.service,
+                m.reason.as_deref(),
+                m.sbc_name.as_deref(),
+                m.latency_us,
+            )
+        })
+        .collect();
+    logged.sort();
+    assert_eq!(
+        logged,
+        [
+            (
+                "busy@test",
+                503,
+                CallResult::Error,
+                Service::Signing,
+                Some("overloaded (sip.max_in_flight)"),
+                Some("sbc-1"),
+                0
+            ),
+            (
+                "stuck@test",
+                500,
+                CallResult::Error,
+                Service::Signing,
+                Some("no answer after 10000 ms"),
+                Some("sbc-1"),
+                10_000_000
+            ),
+        ]
+    );
+    let detail = store
+        .sip_message(&scope, &page.messages[0].id)
+        .await
+        .unwrap();
+    assert!(
+        detail.message.raw_response.text.starts_with("SIP/2.0 50"),
+        "{}",
+        detail.message.raw_response.text
+    );
+}

@@ -6,29 +6,35 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use sip::{HeaderName, Request, Response, Server, ServerConfig, StatusCode, Transport};
+use sip::{HeaderName, Outcome, Request, Response, Server, ServerConfig, StatusCode, Transport};
 use tokio::io::AsyncReadExt as _;
 use tokio::net::TcpStream;
 use tokio::sync::Semaphore;
 use tokio::time::timeout;
 
 /// Answers every INVITE with 302 and Contact = Request-URI, counting calls. When `gate` is set,
-/// each call first waits for a permit from it. Notes (answer, sent) status pairs as
-/// [`sip::Handler::completed`] reports them.
+/// each call first waits for a permit from it; with `panics`, each call panics instead of
+/// answering. Notes (outcome, sent status) pairs as [`sip::Handler::completed`] reports them,
+/// the note of an answer being its status.
 #[derive(Clone, Default)]
 pub struct Redirect {
     pub calls: Arc<AtomicUsize>,
     pub gate: Option<Arc<Semaphore>>,
-    pub completed: Arc<Mutex<Vec<(u16, u16)>>>,
+    pub panics: bool,
+    pub completed: Arc<Mutex<Vec<Completed>>>,
 }
+
+/// What [`sip::Handler::completed`] reported for one INVITE: its outcome (an answer's note is
+/// its status) and the status sent.
+pub type Completed = (Outcome<u16>, u16);
 
 impl Redirect {
     pub fn calls(&self) -> usize {
         self.calls.load(Ordering::SeqCst)
     }
 
-    /// (status answered, status sent) of each completed INVITE.
-    pub fn completed(&self) -> Vec<(u16, u16)> {
+    /// (outcome, status sent) of each completed INVITE.
+    pub fn completed(&self) -> Vec<Completed> {
         self.completed.lock().unwrap().clone()
     }
 }
@@ -47,6 +53,7 @@ impl sip::Handler for Redirect {
         if let Some(gate) = &self.gate {
             let _permit = gate.acquire().await.unwrap();
         }
+        assert!(!self.panics, "a handler that panics");
         let response = req
             .respond(StatusCode::MOVED_TEMPORARILY)
             .header(HeaderName::Contact, format!("<{}>", req.uri_str()))
@@ -60,11 +67,11 @@ impl sip::Handler for Redirect {
         &self,
         _req: &Request,
         sent: &Response,
-        answered: u16,
+        outcome: Outcome<u16>,
         _source: SocketAddr,
         _transport: Transport,
     ) {
-        let pair = (answered, sent.status().as_u16());
+        let pair = (outcome, sent.status().as_u16());
         self.completed.lock().unwrap().push(pair);
     }
 }
