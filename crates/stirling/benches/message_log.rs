@@ -1,10 +1,13 @@
 //! The SIP Messages log's write path on its own: batches of rows shaped like a signed call's
-//! (an INVITE as the bench scenario sends it, the 302 with its Identity) inserted into a
-//! SQLite store in a temporary directory, as the log writer does. The table grows during the
-//! run, as it does in service. Run: `cargo bench -p stirling --bench message_log`.
+//! (an INVITE as the bench scenario sends it, the 302 with its Identity) inserted as the log
+//! writer does, into a SQLite store in a temporary directory and into PostgreSQL on
+//! 127.0.0.1:5432 (user `root`, database `test`, a fresh schema dropped afterwards; skipped
+//! with a message when it does not answer). The table grows during the run, as it does in
+//! service. Run: `cargo bench -p stirling --bench message_log`.
 //!
 //! Criterion reports the time per batch and the rows per second; the writer awaits the
-//! store, so the time is that of the store's thread (SQLite) plus the hand-over.
+//! store, so the time is that of the store's thread (SQLite) or of the server's round trips
+//! (PostgreSQL, whose own CPU runs in its processes on the same machine) plus the hand-over.
 
 #![allow(missing_docs, clippy::unwrap_used)] // Bench harness code.
 
@@ -13,10 +16,11 @@ use std::time::Duration;
 
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 use passport::{Attestation, UnixTime};
+use sqlx::Connection as _;
 use stirling::secrets::MasterKey;
 use stirling::store::{
-    CallResult, MessageTransport, RawMessage, Service, SipMessage, SipMessageId, SipMessageSummary,
-    Store, TenantId, VersionId,
+    Backend, CallResult, MessageTransport, RawMessage, Service, SipMessage, SipMessageId,
+    SipMessageSummary, Store, TenantId, VersionId,
 };
 
 /// The batch the writer writes at most per transaction by default (`message_log.batch_size`).
@@ -87,49 +91,103 @@ fn rows(tenant: &TenantId, version: &VersionId, first: u64) -> Vec<SipMessage> {
         .collect()
 }
 
+/// Loopback only: benches never reach beyond this machine.
+const PG_ADMIN_URL: &str = "postgres://root@127.0.0.1:5432/test";
+
+/// A store to bench on `backend`: its URL, and what to drop afterwards (SQLite's directory,
+/// PostgreSQL's schema). `None` when PostgreSQL does not answer.
+async fn bench_store(
+    backend: Backend,
+) -> Option<(String, Option<tempfile::TempDir>, Option<String>)> {
+    match backend {
+        Backend::Sqlite => {
+            let dir = tempfile::tempdir().unwrap();
+            let url = format!(
+                "sqlite://{}?mode=rwc",
+                dir.path().join("bench.db").display()
+            );
+            Some((url, Some(dir), None))
+        }
+        Backend::Postgres => {
+            let schema = format!("bench_{}", uuid::Uuid::new_v4().simple());
+            let mut admin = match sqlx::AnyConnection::connect(PG_ADMIN_URL).await {
+                Ok(admin) => admin,
+                Err(e) => {
+                    eprintln!("PostgreSQL benches skipped: {PG_ADMIN_URL}: {e}");
+                    return None;
+                }
+            };
+            sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
+                .execute(&mut admin)
+                .await
+                .unwrap();
+            admin.close().await.unwrap();
+            let url = format!("{PG_ADMIN_URL}?options[search_path]={schema}");
+            Some((url, None, Some(schema)))
+        }
+    }
+}
+
+async fn drop_schema(schema: &str) {
+    let mut admin = sqlx::AnyConnection::connect(PG_ADMIN_URL).await.unwrap();
+    sqlx::query(sqlx::AssertSqlSafe(format!("DROP SCHEMA {schema} CASCADE")))
+        .execute(&mut admin)
+        .await
+        .unwrap();
+    admin.close().await.unwrap();
+}
+
 fn message_log(c: &mut Criterion) {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .unwrap();
+    sqlx::any::install_default_drivers();
     let mut group = c.benchmark_group("message_log");
     group.throughput(Throughput::Elements(BATCH as u64));
     // `message_log.index_numbers`: with the two number indexes (the default) and without.
-    for index_numbers in [true, false] {
-        let dir = tempfile::tempdir().unwrap();
-        let url = format!(
-            "sqlite://{}?mode=rwc",
-            dir.path().join("bench.db").display()
-        );
-        let key = Arc::new(MasterKey::from_bytes(&[7; 32]).unwrap());
-        let store = rt.block_on(async {
-            let store = Store::connect(&url, 10, key).await.unwrap();
-            store.migrate().await.unwrap();
-            store.set_number_indexes(index_numbers).await.unwrap();
-            store
-        });
-        let tenant = TenantId::new();
-        let version = VersionId::new();
-        let now = UnixTime::since_unix_epoch(Duration::from_secs(1_700_000_000));
-        let mut next = 0u64;
-        let name = if index_numbers {
-            "sqlite_500_signed_calls_numbers_indexed"
-        } else {
-            "sqlite_500_signed_calls_numbers_not_indexed"
-        };
-        group.bench_function(name, |b| {
-            b.iter_batched(
-                || {
-                    next += BATCH as u64;
-                    rows(&tenant, &version, next)
-                },
-                |batch| {
-                    rt.block_on(store.insert_sip_messages(&batch, &[], now))
-                        .unwrap();
-                },
-                BatchSize::PerIteration,
+    for (backend, name) in [(Backend::Sqlite, "sqlite"), (Backend::Postgres, "postgres")] {
+        for index_numbers in [true, false] {
+            let Some((url, _dir, schema)) = rt.block_on(bench_store(backend)) else {
+                continue;
+            };
+            let key = Arc::new(MasterKey::from_bytes(&[7; 32]).unwrap());
+            let store = rt.block_on(async {
+                let store = Store::connect(&url, 10, key).await.unwrap();
+                store.migrate().await.unwrap();
+                store.set_number_indexes(index_numbers).await.unwrap();
+                store
+            });
+            let tenant = TenantId::new();
+            let version = VersionId::new();
+            let now = UnixTime::since_unix_epoch(Duration::from_secs(1_700_000_000));
+            let mut next = 0u64;
+            let id = format!(
+                "{name}_500_signed_calls_numbers_{}",
+                if index_numbers {
+                    "indexed"
+                } else {
+                    "not_indexed"
+                }
             );
-        });
+            group.bench_function(id, |b| {
+                b.iter_batched(
+                    || {
+                        next += BATCH as u64;
+                        rows(&tenant, &version, next)
+                    },
+                    |batch| {
+                        rt.block_on(store.insert_sip_messages(&batch, &[], now))
+                            .unwrap();
+                    },
+                    BatchSize::PerIteration,
+                );
+            });
+            rt.block_on(store.close());
+            if let Some(schema) = schema {
+                rt.block_on(drop_schema(&schema));
+            }
+        }
     }
     group.finish();
 }
