@@ -650,15 +650,19 @@ impl sip::Handler for SipFront {
         let (note, received_at, latency) = match outcome {
             Outcome::Answered(call) => (call.note, call.received_at, call.started.elapsed()),
             // Answered by the SIP server itself: what the call's record can still say.
-            Outcome::Failed { after } => (
-                self.unanswered(
-                    req,
-                    source,
-                    format!("no answer after {} ms", after.as_millis()),
-                ),
-                self.calls.clock.now(),
-                after,
-            ),
+            Outcome::Failed { after } => {
+                let now = self.calls.clock.now().as_secs();
+                let called = std::time::Duration::from_secs(now).saturating_sub(after);
+                (
+                    self.unanswered(
+                        req,
+                        source,
+                        format!("no answer after {} ms", after.as_millis()),
+                    ),
+                    UnixTime::since_unix_epoch(called),
+                    after,
+                )
+            }
             Outcome::Overloaded => (
                 self.unanswered(req, source, "overloaded (sip.max_in_flight)".to_owned()),
                 self.calls.clock.now(),

@@ -353,7 +353,8 @@ async fn a_trusted_attestation_indicator_and_x_identity() {
 /// INVITEs the SIP server answered itself get their SIP Messages record too: a 503 under
 /// overload (the handler never saw the INVITE) and a 500 for a handler that failed or ran out
 /// of time, as `sip::Handler::completed` reports them (the `sip` crate's transaction tests
-/// show the server reporting both). They are errors of the SBC's tenant, with a reason.
+/// show the server reporting both). They are errors of the SBC's tenant, with a reason; a
+/// 500's record dates from when the handler was called.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn invites_the_server_answered_itself_are_logged() {
     use sip::{Handler as _, Outcome, StatusCode, Transport};
@@ -444,6 +445,7 @@ async fn invites_the_server_answered_itself_are_logged() {
                 m.reason.as_deref(),
                 m.sbc_name.as_deref(),
                 m.latency_us,
+                m.received_at.as_secs(),
             )
         })
         .collect();
@@ -458,7 +460,8 @@ async fn invites_the_server_answered_itself_are_logged() {
                 Service::Signing,
                 Some("overloaded (sip.max_in_flight)"),
                 Some("sbc-1"),
-                0
+                0,
+                NOW
             ),
             (
                 "stuck@test",
@@ -467,7 +470,8 @@ async fn invites_the_server_answered_itself_are_logged() {
                 Service::Signing,
                 Some("no answer after 10000 ms"),
                 Some("sbc-1"),
-                10_000_000
+                10_000_000,
+                NOW - 10
             ),
         ]
     );
