@@ -179,8 +179,8 @@ class ProcStat:
         return sum(self.cpu_split())
 
     def io(self):
-        """{'syscw': write system calls, 'wchar': bytes written} from /proc/PID/io (every
-        write, send and pwrite of the process: the 302s and the SIP Messages log's files)."""
+        """{'syscw': write system calls, 'wchar': bytes written} from /proc/PID/io. The kernel
+        counts write, pwrite and writev (files, pipes, eventfds), not send/sendto on sockets."""
         counters = {}
         with open(f"/proc/{self.pid}/io") as f:
             for line in f:
