@@ -16,12 +16,12 @@ use std::time::Duration;
 
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 use passport::{Attestation, UnixTime};
-use sqlx::Connection as _;
 use stirling::secrets::MasterKey;
 use stirling::store::{
     Backend, CallResult, MessageTransport, RawMessage, Service, SipMessage, SipMessageId,
     SipMessageSummary, Store, TenantId, VersionId,
 };
+use stirling_test::{PG_ADMIN_URL, PgSchema};
 
 /// The batch the writer writes at most per transaction by default (`message_log.batch_size`).
 const BATCH: usize = 500;
@@ -91,14 +91,11 @@ fn rows(tenant: &TenantId, version: &VersionId, first: u64) -> Vec<SipMessage> {
         .collect()
 }
 
-/// Loopback only: benches never reach beyond this machine.
-const PG_ADMIN_URL: &str = "postgres://root@127.0.0.1:5432/test";
-
 /// A store to bench on `backend`: its URL, and what to drop afterwards (SQLite's directory,
 /// PostgreSQL's schema). `None` when PostgreSQL does not answer.
 async fn bench_store(
     backend: Backend,
-) -> Option<(String, Option<tempfile::TempDir>, Option<String>)> {
+) -> Option<(String, Option<tempfile::TempDir>, Option<PgSchema>)> {
     match backend {
         Backend::Sqlite => {
             let dir = tempfile::tempdir().unwrap();
@@ -108,33 +105,14 @@ async fn bench_store(
             );
             Some((url, Some(dir), None))
         }
-        Backend::Postgres => {
-            let schema = format!("bench_{}", uuid::Uuid::new_v4().simple());
-            let mut admin = match sqlx::AnyConnection::connect(PG_ADMIN_URL).await {
-                Ok(admin) => admin,
-                Err(e) => {
-                    eprintln!("PostgreSQL benches skipped: {PG_ADMIN_URL}: {e}");
-                    return None;
-                }
-            };
-            sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
-                .execute(&mut admin)
-                .await
-                .unwrap();
-            admin.close().await.unwrap();
-            let url = format!("{PG_ADMIN_URL}?options[search_path]={schema}");
-            Some((url, None, Some(schema)))
-        }
+        Backend::Postgres => match PgSchema::create("bench").await {
+            Ok(schema) => Some((schema.url(), None, Some(schema))),
+            Err(e) => {
+                eprintln!("PostgreSQL benches skipped: {PG_ADMIN_URL}: {e}");
+                None
+            }
+        },
     }
-}
-
-async fn drop_schema(schema: &str) {
-    let mut admin = sqlx::AnyConnection::connect(PG_ADMIN_URL).await.unwrap();
-    sqlx::query(sqlx::AssertSqlSafe(format!("DROP SCHEMA {schema} CASCADE")))
-        .execute(&mut admin)
-        .await
-        .unwrap();
-    admin.close().await.unwrap();
 }
 
 fn message_log(c: &mut Criterion) {
@@ -185,7 +163,7 @@ fn message_log(c: &mut Criterion) {
             });
             rt.block_on(store.close());
             if let Some(schema) = schema {
-                rt.block_on(drop_schema(&schema));
+                rt.block_on(schema.drop());
             }
         }
     }

@@ -12,15 +12,13 @@ use std::sync::Arc;
 use sqlx::Connection as _;
 use stirling::secrets::MasterKey;
 use stirling::store::{Backend, Store};
-
-/// Loopback only: tests never reach beyond this machine.
-const PG_ADMIN_URL: &str = "postgres://root@127.0.0.1:5432/test";
+use stirling_test::PgSchema;
 
 struct TestDb {
     store: Store,
     url: String,
     backend: Backend,
-    schema: Option<String>,
+    schema: Option<PgSchema>,
     _dir: Option<tempfile::TempDir>,
 }
 
@@ -35,19 +33,8 @@ impl TestDb {
                 (url, None, Some(dir))
             }
             Backend::Postgres => {
-                let schema = format!("t_{}", uuid::Uuid::new_v4().simple());
-                let mut admin = sqlx::AnyConnection::connect(PG_ADMIN_URL)
-                    .await
-                    .unwrap_or_else(|e| {
-                        panic!("PostgreSQL at {PG_ADMIN_URL} (run scripts/test to start it): {e}")
-                    });
-                sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
-                    .execute(&mut admin)
-                    .await
-                    .unwrap();
-                admin.close().await.unwrap();
-                let url = format!("{PG_ADMIN_URL}?options[search_path]={schema}");
-                (url, Some(schema), None)
+                let schema = PgSchema::for_test().await;
+                (schema.url(), Some(schema), None)
             }
         };
         let store = Store::connect(&url, 5, key).await.unwrap();
@@ -64,12 +51,7 @@ impl TestDb {
     async fn cleanup(self) {
         self.store.close().await;
         if let Some(schema) = self.schema {
-            let mut admin = sqlx::AnyConnection::connect(PG_ADMIN_URL).await.unwrap();
-            sqlx::query(sqlx::AssertSqlSafe(format!("DROP SCHEMA {schema} CASCADE")))
-                .execute(&mut admin)
-                .await
-                .unwrap();
-            admin.close().await.unwrap();
+            schema.drop().await;
         }
     }
 }

@@ -5,7 +5,6 @@
 use std::sync::Arc;
 
 use sandbox::{Sandbox, SandboxConfig, Seed};
-use sqlx::Connection as _;
 use sti::{
     AcmeClient, AcmeConfig, Clock as _, DangerousAcmeConfig, DangerousStiPaConfig,
     FingerprintInput, StiPaClient, StiPaConfig, SystemClock,
@@ -15,10 +14,8 @@ use stirling::lifecycle::issuance::IssuanceDeps;
 use stirling::lifecycle::scheduler::Issuer;
 use stirling::secrets::{MasterKey, SecretString};
 use stirling::store::{Backend, CertificateId, NewTenant, Store, TenantId};
+use stirling_test::PgSchema;
 use tokio::task::JoinHandle;
-
-/// Loopback only: tests never reach beyond this machine.
-pub const PG_ADMIN_URL: &str = "postgres://root@127.0.0.1:5432/test";
 
 /// The master key of every test store (and of `stirling issue-once` runs on them).
 pub const MASTER_KEY: [u8; 32] = [7u8; 32];
@@ -112,7 +109,7 @@ pub fn sandbox_issuer(base: &str) -> Issuer {
 pub struct TestStore {
     pub store: Store,
     pub url: String,
-    schema: Option<String>,
+    schema: Option<PgSchema>,
     _dir: Option<tempfile::TempDir>,
 }
 
@@ -126,19 +123,8 @@ impl TestStore {
                 (url, None, Some(dir))
             }
             Backend::Postgres => {
-                let schema = format!("t_{}", uuid::Uuid::new_v4().simple());
-                let mut admin = sqlx::AnyConnection::connect(PG_ADMIN_URL)
-                    .await
-                    .unwrap_or_else(|e| {
-                        panic!("PostgreSQL at {PG_ADMIN_URL} (run scripts/test to start it): {e}")
-                    });
-                sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
-                    .execute(&mut admin)
-                    .await
-                    .unwrap();
-                admin.close().await.unwrap();
-                let url = format!("{PG_ADMIN_URL}?options[search_path]={schema}");
-                (url, Some(schema), None)
+                let schema = PgSchema::for_test().await;
+                (schema.url(), Some(schema), None)
             }
         };
         Self {
@@ -152,12 +138,7 @@ impl TestStore {
     pub async fn cleanup(self) {
         self.store.close().await;
         if let Some(schema) = self.schema {
-            let mut admin = sqlx::AnyConnection::connect(PG_ADMIN_URL).await.unwrap();
-            sqlx::query(sqlx::AssertSqlSafe(format!("DROP SCHEMA {schema} CASCADE")))
-                .execute(&mut admin)
-                .await
-                .unwrap();
-            admin.close().await.unwrap();
+            schema.drop().await;
         }
     }
 }
