@@ -29,11 +29,6 @@ impl PgSchema {
         })
     }
 
-    /// The schema's name.
-    pub fn name(&self) -> &str {
-        &self.name
-    }
-
     /// A connection URL whose tables are in this schema.
     pub fn url(&self) -> String {
         format!("{PG_ADMIN_URL}?options[search_path]={}", self.name)

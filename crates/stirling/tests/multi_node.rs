@@ -21,11 +21,9 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use sqlx::{Connection as _, Row as _};
-use stirling_test::{headers, sipp};
+use stirling_test::{PG_ADMIN_URL, headers, sipp};
 use support::service::Service;
 
-/// Loopback only: tests never reach beyond this machine.
-const PG_ADMIN_URL: &str = "postgres://root@127.0.0.1:5432/test";
 /// One master key for all nodes of a cluster (base64 of 32 bytes): each unseals what another
 /// sealed.
 const MASTER_KEY: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";

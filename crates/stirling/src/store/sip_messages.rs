@@ -441,9 +441,9 @@ impl Store {
     /// Creates the indexes on the calling and called numbers, or drops them
     /// (`message_log.index_numbers`). With numbers as varied as real traffic's, every logged
     /// call dirties a page of each of the two indexes: measured, they made a row about four
-    /// times dearer to write (68.6 against 16.2 µs, `benches/message_log.rs`). Without them a number filter reads the
-    /// rows of the time range instead. Cheap when nothing changes; creating them on a large
-    /// table takes as long as reading it.
+    /// times dearer to write (68.6 against 16.2 µs, `benches/message_log.rs`). Without them a
+    /// number filter reads the rows of the time range instead. Cheap when nothing changes;
+    /// creating them on a large table takes as long as reading it.
     pub async fn set_number_indexes(&self, enabled: bool) -> Result<(), StoreError> {
         for (name, column) in NUMBER_INDEXES {
             let sql = if enabled {
