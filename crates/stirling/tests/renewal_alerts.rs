@@ -24,6 +24,8 @@ use tokio::sync::Notify;
 
 /// The sandbox STI-PA's login route, as its request counter names it.
 const LOGIN_ROUTE: &str = "/api/v1/auth/login";
+/// The sandbox STI-CA's ACME new-order route: one request per issuance.
+const NEW_ORDER_ROUTE: &str = "/acme/new-order";
 
 async fn until<F: std::future::Future<Output = bool>>(what: &str, mut check: impl FnMut() -> F) {
     let deadline = Instant::now() + Duration::from_secs(30);
@@ -120,9 +122,23 @@ async fn refused_credentials_are_mailed_once_then_fixed_entries_recover() {
         recovered.data
     );
 
-    // Renew now, twice at once: a new version although the first is far from due, and the
-    // second request (arriving while that attempt runs) is not lost: one more after it.
+    // Renew now while the entry's last attempt may still be finishing (its recovery mail is
+    // out, its event not yet stored), then again while that renewal runs: a new version
+    // although the first is far from due, and the second request is not lost: one more after
+    // it. The renewal is held at its ACME order so that the second request meets it running;
+    // sending both at once could fold them into one run behind the recovery attempt, which is
+    // what the scheduler does with requests that wait together.
+    sandbox.set_faults(sandbox::Faults {
+        delay_ms: 500,
+        delay_route: Some(NEW_ORDER_ROUTE.into()),
+        ..sandbox::Faults::default()
+    });
+    let orders = sandbox.request_count(NEW_ORDER_ROUTE);
     renew_now.request(&tenant, &cert).unwrap();
+    until("the renewal's order", || async {
+        sandbox.request_count(NEW_ORDER_ROUTE) > orders
+    })
+    .await;
     renew_now.request(&tenant, &cert).unwrap();
     // Waits for the second renewal's activation, not just its stored (pending) version.
     until("two renewed versions, the last active", || async {
