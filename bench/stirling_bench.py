@@ -4,6 +4,7 @@ temporary directory, its HTTP API, /metrics, /proc readings and sipp runs.
 Everything here connects to 127.0.0.1 only. Python 3 standard library only.
 """
 
+import glob
 import json
 import math
 import os
@@ -268,10 +269,50 @@ class InstructionCount:
         return counts
 
 
+CALLGRIND_WRAPPER = ["valgrind", "--tool=callgrind", "--instr-atstart=no"]
+
+
+class Callgrind:
+    """Instructions the service executes in user space while it runs, counted by callgrind
+    (the service must run under `CALLGRIND_WRAPPER`): exact and repeatable for the same build
+    and load, on any machine, with or without hardware counters. Kernel work is not in it.
+    Each measured stretch is dumped to its own file, which `callgrind_annotate` reads."""
+
+    def __init__(self, service):
+        if not shutil.which("callgrind_control"):
+            raise RuntimeError("callgrind_control not found (Debian package valgrind)")
+        self.service = service
+        self.pid = str(service.proc.pid)
+        self._control("--zero")
+        self._control("--instr=on")
+
+    def _control(self, *args):
+        subprocess.run(["callgrind_control", *args, self.pid], check=True,
+                       stdout=subprocess.DEVNULL, timeout=120)
+
+    def stop(self):
+        """{'user': n} instructions; the dump's path is then in `self.dump`."""
+        self._control("--instr=off")
+        before = set(glob.glob(os.path.join(self.service.dir.name, "callgrind.out.*")))
+        self._control("--dump")
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            new = set(glob.glob(os.path.join(self.service.dir.name, "callgrind.out.*"))) - before
+            for path in new:
+                # The header's "summary:" may say 0; "totals:" closes a complete dump.
+                with open(path) as f:
+                    for line in f:
+                        if line.startswith("totals:"):
+                            self.dump = path
+                            return {"user": int(line.split()[1])}
+            time.sleep(0.2)
+        raise RuntimeError("callgrind wrote no dump")
+
+
 class Service:
     """`stirling serve --sandbox` in a temporary directory on free loopback ports."""
 
-    def __init__(self, core=0, env=None):
+    def __init__(self, core=0, env=None, wrapper=None):
         self.dir = tempfile.TemporaryDirectory(prefix="stirling-bench-")
         self.sip_port = free_sip_port()
         self.http_port = free_port()
@@ -289,10 +330,11 @@ class Service:
         environ.update(env or {})
         self.log_path = os.path.join(self.dir.name, "stirling.log")
         self._log = open(self.log_path, "w")
-        # For profiling: e.g. BENCH_SERVER_WRAPPER="valgrind --tool=callgrind" (the tool runs
+        # For profiling: e.g. BENCH_SERVER_WRAPPER="valgrind --tool=memcheck" (the tool runs
         # in the same process, so /proc readings still apply). Not STIRLING_*: the service
         # reads those as configuration and refuses unknown keys.
-        wrapper = os.environ.get("BENCH_SERVER_WRAPPER", "").split()
+        if wrapper is None:
+            wrapper = os.environ.get("BENCH_SERVER_WRAPPER", "").split()
         self.proc = subprocess.Popen(
             pinned([*wrapper, BINARY, "serve", "--sandbox"], core),
             cwd=self.dir.name,
