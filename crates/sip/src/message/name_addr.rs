@@ -40,7 +40,7 @@ impl<'a> NameAddr<'a> {
             let display = (!display.is_empty()).then_some(display);
             (display, trim(&value[open + 1..close]), params)
         } else {
-            let (uri, params) = value.split_once(';').unwrap_or((value, ""));
+            let (uri, params) = grammar::split_once(value, b';').unwrap_or((value, ""));
             (None, trim(uri), params)
         };
         let uri = Uri::parse(uri).map_err(|_| "bad uri")?;

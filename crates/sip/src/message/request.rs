@@ -58,7 +58,10 @@ impl Request {
     /// Starts a response, as [`Message::respond`] does, with the top Via completed as
     /// [`Request::received_from`] noted.
     pub fn respond(&self, status: super::StatusCode) -> super::ResponseBuilder<'_> {
-        self.msg.respond(status).via_inserts(&self.via_inserts)
+        self.msg
+            .respond(status)
+            .via_inserts(&self.via_inserts)
+            .request_to_tagged(self.to().tag().is_some())
     }
 
     /// The topmost Via (checked to parse).

@@ -60,6 +60,9 @@ pub struct ResponseBuilder<'m> {
     error: Option<BuildError>,
     /// Text to insert into the first Via line, at offsets of the request.
     via_inserts: &'m [(usize, String)],
+    /// Whether the request's To has a tag, when the caller knows it already (a `Request`
+    /// parsed its To once); else `build` parses the To.
+    request_to_tagged: Option<bool>,
 }
 
 impl Message {
@@ -74,6 +77,7 @@ impl Message {
             extra: BytesMut::new(),
             error: None,
             via_inserts: &[],
+            request_to_tagged: None,
         }
     }
 }
@@ -83,6 +87,12 @@ impl<'m> ResponseBuilder<'m> {
     /// uses it for `received` and `rport`).
     pub(crate) fn via_inserts(mut self, inserts: &'m [(usize, String)]) -> Self {
         self.via_inserts = inserts;
+        self
+    }
+
+    /// Whether the request's To carries a tag, as the caller already parsed it.
+    pub(crate) fn request_to_tagged(mut self, tagged: bool) -> Self {
+        self.request_to_tagged = Some(tagged);
         self
     }
 
@@ -152,8 +162,11 @@ impl<'m> ResponseBuilder<'m> {
             out.put_slice(b"\r\n");
         }
         if let Some((line, value_end)) = headers.first_line(HeaderName::To) {
-            let needs_tag =
-                !self.status.is_provisional() && self.req.to().is_ok_and(|to| to.tag().is_none());
+            let untagged = match self.request_to_tagged {
+                Some(tagged) => !tagged,
+                None => self.req.to().is_ok_and(|to| to.tag().is_none()),
+            };
+            let needs_tag = !self.status.is_provisional() && untagged;
             if needs_tag {
                 out.put_slice(&line[..value_end]);
                 out.put_slice(b";tag=");

@@ -834,3 +834,21 @@ fn responses_tell_the_client_its_source_address() {
         "Via: SIP/2.0/UDP h.example.com;branch=z9hG4bK1;rport"
     );
 }
+
+#[test]
+fn line_ends_are_cr_lf_only() {
+    assert_eq!(find_crlf(b"a\r\nb"), Some(1));
+    assert_eq!(find_crlf(b"a\rb\r\n"), Some(3));
+    assert_eq!(find_crlf(b"\r\r\n"), Some(1));
+    assert_eq!(find_crlf(b"a\nb\r"), None);
+    assert_eq!(find_crlf(b""), None);
+    // A lone CR does not end a header line: the line holding it is refused.
+    let text =
+        "OPTIONS sip:a@b SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\nSubject: x\ry\r\n\r\n";
+    assert!(matches!(
+        Message::parse(Bytes::from(text)),
+        Err(ParseError::HeaderLine {
+            reason: "bare cr or lf in header"
+        })
+    ));
+}

@@ -59,7 +59,7 @@ impl<'a> Uri<'a> {
         if raw.bytes().any(|c| c <= b' ' || c == 0x7f) {
             return Err(UriError::Character);
         }
-        let (scheme, rest) = raw.split_once(':').ok_or(UriError::Scheme)?;
+        let (scheme, rest) = grammar::split_once(raw, b':').ok_or(UriError::Scheme)?;
         let scheme = if scheme.eq_ignore_ascii_case("sip") {
             Scheme::Sip
         } else if scheme.eq_ignore_ascii_case("sips") {
@@ -70,7 +70,7 @@ impl<'a> Uri<'a> {
             return Err(UriError::Scheme);
         };
         if scheme == Scheme::Tel {
-            let (number, params) = rest.split_once(';').unwrap_or((rest, ""));
+            let (number, params) = grammar::split_once(rest, b';').unwrap_or((rest, ""));
             if number.is_empty() {
                 return Err(UriError::Host);
             }
@@ -89,19 +89,18 @@ impl<'a> Uri<'a> {
         }
         // The user part may hold `?` and `;` (RFC 4475 §3.1.1.2), so the last `@` ends it; a
         // header part holding `@` is not supported.
-        let (user, hostpart) = match rest.rfind('@') {
-            Some(at) => {
-                let userinfo = &rest[..at];
-                let user = userinfo.split_once(':').map_or(userinfo, |(u, _)| u);
-                (Some(user), &rest[at + 1..])
+        let (user, hostpart) = match grammar::rsplit_once(rest, b'@') {
+            Some((userinfo, hostpart)) => {
+                let user = grammar::split_once(userinfo, b':').map_or(userinfo, |(u, _)| u);
+                (Some(user), hostpart)
             }
             None => (None, rest),
         };
-        let (hostpart, headers) = match hostpart.split_once('?') {
+        let (hostpart, headers) = match grammar::split_once(hostpart, b'?') {
             Some((r, h)) => (r, Some(h)),
             None => (hostpart, None),
         };
-        let (hostport, params) = hostpart.split_once(';').unwrap_or((hostpart, ""));
+        let (hostport, params) = grammar::split_once(hostpart, b';').unwrap_or((hostpart, ""));
         let (host, port) = split_hostport(hostport)?;
         if !grammar::params_valid(params) {
             return Err(UriError::Param);
@@ -217,7 +216,7 @@ pub(crate) fn split_hostport(hostport: &str) -> Result<(&str, Option<u16>), UriE
             None => return Err(UriError::Host),
         }
     } else {
-        match hostport.split_once(':') {
+        match grammar::split_once(hostport, b':') {
             Some((h, p)) => (h, Some(p)),
             None => (hostport, None),
         }

@@ -44,7 +44,7 @@ impl<'a> Via<'a> {
             return Err("bad transport");
         }
         let rest = trim(&rest[split..]);
-        let (sent_by, params) = rest.split_once(';').unwrap_or((rest, ""));
+        let (sent_by, params) = grammar::split_once(rest, b';').unwrap_or((rest, ""));
         let sent_by = trim(sent_by);
         // LWS is allowed around the colon of sent-by.
         let compact: String;

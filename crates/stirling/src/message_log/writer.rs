@@ -196,8 +196,15 @@ impl Writer {
 /// At most `max` bytes of `raw` as text (invalid UTF-8 shown as U+FFFD), marked when cut.
 pub(super) fn cut(raw: &[u8], max: usize) -> RawMessage {
     let kept = raw.get(..max).unwrap_or(raw);
+    // `from_utf8` checks ASCII a word at a time; the lossy conversion walks byte by byte
+    // (measured with callgrind: 10 k instructions per call for the two messages). Only a
+    // message that is not UTF-8, or one cut inside a character, takes the lossy path.
+    let text = match std::str::from_utf8(kept) {
+        Ok(text) => text.to_owned(),
+        Err(_) => String::from_utf8_lossy(kept).into_owned(),
+    };
     RawMessage {
-        text: String::from_utf8_lossy(kept).into_owned(),
+        text,
         truncated: kept.len() < raw.len(),
     }
 }
