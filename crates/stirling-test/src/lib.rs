@@ -14,6 +14,7 @@ mod pki;
 mod postgres;
 mod sipp;
 mod smtp;
+mod sockets;
 
 pub use crl::{CrlEntry, IndirectCrl, crl_pem};
 pub use https::FixedHttpsServer;
@@ -22,3 +23,4 @@ pub use postgres::{PG_ADMIN_URL, PgSchema};
 pub use rcgen;
 pub use sipp::{SippRun, free_port, headers, sipp};
 pub use smtp::{ReceivedMail, SmtpSink};
+pub use sockets::{Connection, connections};

@@ -21,6 +21,16 @@ use crate::lifecycle::scheduler::{RenewNow, RenewNowError};
 use crate::store::{Store, StoreError};
 use sti::Clock;
 
+/// Switches Nagle's algorithm off on an accepted connection. A response written in several
+/// pieces (TLS records, a body larger than a segment) otherwise has its last small segment
+/// held until the client's delayed ACK, up to 40 ms; the PostgreSQL connections showed exactly
+/// that stall over TLS (`vendor/README.md`). A socket that refuses the option is still served.
+pub(crate) fn no_delay(tcp: &tokio::net::TcpStream) {
+    if let Err(e) = tcp.set_nodelay(true) {
+        tracing::debug!(error = %e, "TCP_NODELAY not set on an accepted connection");
+    }
+}
+
 /// How long `/healthz` waits for the store before calling it unavailable.
 const HEALTH_STORE_TIMEOUT: Duration = Duration::from_secs(2);
 

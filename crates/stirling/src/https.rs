@@ -159,6 +159,7 @@ pub async fn serve(
                 }
             },
         };
+        crate::http::no_delay(&tcp);
         let (acceptor, app) = (acceptor.clone(), app.clone());
         tokio::spawn(async move {
             let tls = match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
+use axum::serve::ListenerExt as _;
 use pki::TrustAnchors;
 use rustls::RootCertStore;
 use rustls_pki_types::CertificateDer;
@@ -236,7 +237,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         async move {
             // The peer address feeds login rate limiting.
             axum::serve(
-                listener,
+                listener.tap_io(|tcp| crate::http::no_delay(tcp)),
                 app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
             )
             .with_graceful_shutdown(stop)

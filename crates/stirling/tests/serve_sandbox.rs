@@ -247,3 +247,50 @@ fn sandbox_service_issues_its_certificate_then_signs_and_verifies_calls() {
         "{metrics}"
     );
 }
+
+/// The connections the service accepts on its HTTP and HTTPS listeners have `TCP_NODELAY`:
+/// read back from the service process's own sockets. Without it a response written in pieces
+/// (TLS records, a large page) can wait for the client's delayed ACK.
+#[test]
+fn accepted_http_and_https_connections_have_tcp_nodelay() {
+    let dir = tempfile::tempdir().unwrap();
+    let service = Service::start(dir.path(), &[]);
+    service.wait_for("created the demo tenant");
+    for listener in [service.http, service.https] {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let client = loop {
+            match TcpStream::connect(listener) {
+                Ok(client) => break client,
+                Err(e) => {
+                    assert!(Instant::now() < deadline, "{listener}: {e}");
+                    std::thread::sleep(Duration::from_millis(50));
+                }
+            }
+        };
+        let ours = client.local_addr().unwrap();
+        let accepted = loop {
+            let found = stirling_test::connections(service.pid())
+                .into_iter()
+                .find(|c| c.local == listener && c.peer == ours);
+            match found {
+                Some(accepted) => break accepted,
+                None => {
+                    assert!(
+                        Instant::now() < deadline,
+                        "{listener} never accepted {ours}"
+                    );
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+            }
+        };
+        // Accepted is not yet tapped: the option is set right after accept, so look again
+        // until it is, or fail at the deadline.
+        while !accepted.tcp_nodelay() {
+            assert!(
+                Instant::now() < deadline,
+                "the connection {ours} -> {listener} has no TCP_NODELAY"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}

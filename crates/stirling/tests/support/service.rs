@@ -18,6 +18,8 @@ pub struct Service {
     transcript: Arc<Mutex<String>>,
     /// Its plain HTTP listener.
     pub http: SocketAddr,
+    /// Its HTTPS listener (the certificate repository and the same API).
+    pub https: SocketAddr,
     /// Its SIP listener (UDP and TCP).
     pub sip: SocketAddr,
     /// Its embedded sandbox STI-PA/STI-CA (and the sandbox admin router).
@@ -46,6 +48,7 @@ impl Service {
     pub fn start(dir: &Path, env: &[(&str, String)]) -> Self {
         let sip = SocketAddr::from(([127, 0, 0, 1], stirling_test::free_port()));
         let http = SocketAddr::from(([127, 0, 0, 1], port()));
+        let https = SocketAddr::from(([127, 0, 0, 1], port()));
         let sandbox = SocketAddr::from(([127, 0, 0, 1], port()));
         let mut command = Command::new(env!("CARGO_BIN_EXE_stirling"));
         // Only the configuration the test gives: drop any STIRLING_* of the outer environment.
@@ -58,10 +61,7 @@ impl Service {
             .args(["serve", "--sandbox"])
             .current_dir(dir)
             .env("STIRLING_HTTP__LISTEN", http.to_string())
-            .env(
-                "STIRLING_REPOSITORY__HTTPS_LISTEN",
-                format!("127.0.0.1:{}", port()),
-            )
+            .env("STIRLING_REPOSITORY__HTTPS_LISTEN", https.to_string())
             .env("STIRLING_EMBEDDED_SANDBOX__LISTEN", sandbox.to_string())
             .env("STIRLING_SIP__UDP", sip.to_string())
             .env("STIRLING_SIP__TCP", sip.to_string())
@@ -89,9 +89,15 @@ impl Service {
             child,
             transcript,
             http,
+            https,
             sip,
             sandbox,
         }
+    }
+
+    /// Its process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 
     /// Everything it printed so far.
