@@ -29,12 +29,12 @@ impl SeededRng {
 
     /// 16 bytes, hex encoded: an identifier.
     pub(crate) fn id(&mut self) -> String {
-        hex(&self.block()[..16])
+        hex::encode(&self.block()[..16])
     }
 
     /// 32 bytes, hex encoded: a token.
     pub(crate) fn token(&mut self) -> String {
-        hex(&self.block())
+        hex::encode(self.block())
     }
 
     /// A UUID-shaped (version 4 layout) string, for `jti`.
@@ -42,7 +42,7 @@ impl SeededRng {
         let mut b = self.block();
         b[6] = (b[6] & 0x0F) | 0x40;
         b[8] = (b[8] & 0x3F) | 0x80;
-        let h = hex(&b[..16]);
+        let h = hex::encode(&b[..16]);
         format!(
             "{}-{}-{}-{}-{}",
             &h[..8],
@@ -62,10 +62,6 @@ impl SeededRng {
         out.copy_from_slice(digest(&SHA256, &input).as_ref());
         out
     }
-}
-
-pub(crate) fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 #[cfg(test)]

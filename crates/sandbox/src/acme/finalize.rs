@@ -85,7 +85,7 @@ pub(super) async fn finalize(
     let serial = {
         let (_, cert) =
             x509_parser::parse_x509_certificate(&der).map_err(|_| Problem::server_internal())?;
-        crate::rng::hex(cert.tbs_certificate.raw_serial())
+        hex::encode(cert.tbs_certificate.raw_serial())
     };
     let chain_pem = format!("{}{}", pem(&der), pem(&pki.ca_intermediate.der));
     let order = sandbox

@@ -39,11 +39,7 @@ pub fn api_token_shown_prefix(token: &str) -> String {
 /// SHA-256 of a credential, lower-case hex: what the store keeps. A plain hash suffices because
 /// the credentials are 256-bit random values, not guessable passwords.
 pub fn credential_hash(credential: &str) -> String {
-    digest(&SHA256, credential.as_bytes())
-        .as_ref()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    hex::encode(digest(&SHA256, credential.as_bytes()))
 }
 
 /// Compares two secrets in time independent of where they differ.

@@ -501,7 +501,7 @@ async fn self_check(
         })?;
     let leaf_matches = fetched.chain.first().is_some_and(|leaf| {
         let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, leaf.as_ref());
-        hex(digest.as_ref()) == version.fingerprint
+        hex::encode(digest) == version.fingerprint
     });
     if !leaf_matches {
         return Err(SelfCheckError::WrongCertificate { url });
@@ -664,16 +664,11 @@ fn check_chain(chain: &IssuedChain) -> Result<CheckedLeaf, ChainCheckError> {
     };
     let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, leaf.as_ref());
     Ok(CheckedLeaf {
-        serial: hex(cert.raw_serial()),
-        fingerprint: hex(digest.as_ref()),
+        serial: hex::encode(cert.raw_serial()),
+        fingerprint: hex::encode(digest),
         not_before: time(cert.validity().not_before)?,
         not_after: time(cert.validity().not_after)?,
     })
-}
-
-/// Lower-case hex.
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 #[cfg(test)]

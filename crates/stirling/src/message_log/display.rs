@@ -9,7 +9,6 @@
 use passport::IdentityHeader;
 use serde_json::Value;
 
-use super::writer::hex;
 use crate::store::{RawMessage, SipMessageSummary};
 
 /// Identity header values decoded from one message at most; a message cannot make the view
@@ -113,8 +112,8 @@ pub fn certificate_details(chain_pem: &str) -> Result<CertificateDetails, String
         spc,
         not_before: cert.validity().not_before.timestamp(),
         not_after: cert.validity().not_after.timestamp(),
-        serial: hex(cert.raw_serial()),
-        fingerprint: hex(digest.as_ref()),
+        serial: hex::encode(cert.raw_serial()),
+        fingerprint: hex::encode(digest),
         pem: chain_pem.to_owned(),
     })
 }
@@ -324,7 +323,10 @@ mod tests {
         assert_eq!(details.spc.as_deref(), Some("1234"));
         assert_eq!(
             details.fingerprint,
-            hex(aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, leaf_der).as_ref())
+            hex::encode(aws_lc_rs::digest::digest(
+                &aws_lc_rs::digest::SHA256,
+                leaf_der
+            ))
         );
         assert!(details.issuer.contains("CN="), "{details:?}");
         assert_ne!(details.subject, details.issuer);

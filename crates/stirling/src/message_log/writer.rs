@@ -142,12 +142,12 @@ impl Writer {
         let chain_fingerprint = record.chain.as_ref().map(|chain| {
             if self.remember(chain, now) {
                 chains.push(NewChain {
-                    fingerprint: hex(&chain.fingerprint),
+                    fingerprint: hex::encode(chain.fingerprint),
                     chain_pem: chain_pem(chain),
                 });
                 fresh.push(chain.fingerprint);
             }
-            hex(&chain.fingerprint)
+            hex::encode(chain.fingerprint)
         });
         SipMessage {
             summary: SipMessageSummary {
@@ -219,17 +219,6 @@ fn chain_pem(chain: &LoggedChain) -> String {
         &blocks,
         pem::EncodeConfig::new().set_line_ending(pem::LineEnding::LF),
     )
-}
-
-/// Lower-case hex.
-pub(super) fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write as _;
-    bytes
-        .iter()
-        .fold(String::with_capacity(bytes.len() * 2), |mut out, b| {
-            let _ = write!(out, "{b:02x}");
-            out
-        })
 }
 
 #[cfg(test)]
