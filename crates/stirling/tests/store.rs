@@ -111,6 +111,14 @@ async fn migrations_are_idempotent_and_create_every_table(ctx: Ctx) {
             .unwrap()
             .get(0);
         assert_eq!(mode, "wal");
+        // A new database file gets 16 KiB pages (Store::connect): read back on a plain
+        // connection, so this is the file's own page size.
+        let page_size: i64 = sqlx::query("PRAGMA page_size")
+            .fetch_one(&mut raw)
+            .await
+            .unwrap()
+            .get(0);
+        assert_eq!(page_size, 16_384);
     }
     for select in [
         "SELECT id, name, company, technical_contact_name, technical_contact_phone, \

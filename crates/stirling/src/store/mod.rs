@@ -170,8 +170,16 @@ impl Store {
             // the process loses nothing, a power loss may lose the last commits but never
             // corrupts the file (sqlite.org/pragma.html#pragma_synchronous). It took 11 % off
             // the SIP Messages log's writes (benches/message_log.rs).
+            //
+            // 16 KiB pages instead of 4: a SIP Messages row carries two raw messages (2-3 KiB),
+            // so with 4 KiB pages nearly every logged call filled a fresh page, and SQLite
+            // writes each WAL frame with its own system calls. Measured: 4.0 -> 1.1 file write
+            // calls per signed call for the same bytes, a 500-row batch 32.1 -> 25.5 ms with
+            // the number indexes and 10.7 -> 7.3 ms without. The size is fixed when a file is
+            // created; on an existing file the pragma does nothing (README: how to convert).
             options = options.after_connect(|conn, _| {
                 Box::pin(async move {
+                    sqlx::Executor::execute(&mut *conn, "PRAGMA page_size = 16384").await?;
                     sqlx::Executor::execute(conn, "PRAGMA synchronous = NORMAL").await?;
                     Ok(())
                 })
