@@ -728,7 +728,8 @@ async fn count_events(
 // ---------------------------------------------------------------------------------------------
 // The sandbox, the store and what the cases assert.
 
-/// A 2 MiB tmpfs on a temporary directory, unmounted on drop.
+/// An 8 MiB tmpfs on a temporary directory, unmounted on drop: room for the migrated store
+/// and one issuance with 16 KiB pages (its WAL holds a 16 KiB frame per page written).
 struct SmallDisk {
     path: PathBuf,
     _dir: tempfile::TempDir,
@@ -738,7 +739,7 @@ impl SmallDisk {
     fn mount() -> Self {
         let dir = tempfile::tempdir().unwrap();
         let status = Command::new("mount")
-            .args(["-t", "tmpfs", "-o", "size=2m", "tmpfs"])
+            .args(["-t", "tmpfs", "-o", "size=8m", "tmpfs"])
             .arg(dir.path())
             .status()
             .unwrap();
