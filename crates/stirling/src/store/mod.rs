@@ -173,12 +173,12 @@ impl Store {
             //
             // 16 KiB pages instead of 4: a SIP Messages row carries two raw messages (2-3 KiB),
             // so with 4 KiB pages nearly every logged call filled a fresh page, and SQLite
-            // writes each WAL frame with its own system calls. Measured: a third to a quarter
-            // of the write calls per signed call, a 500-row batch 32.1 -> 25.5 ms with the
-            // number indexes and 10.7 -> 7.3 ms without. With those indexes and varied numbers
-            // the bytes grow (each call dirties a random index page, now 16 KiB): one more
-            // reason for `index_numbers = false` at high rates (bench/README.md). The size is
-            // fixed when a file is created; on an existing file the pragma does nothing.
+            // writes each WAL frame with its own system calls. Measured: 26-42 % of the write
+            // calls per signed call, a 500-row batch 32.1 -> 25.5 ms with the number indexes
+            // and 10.7 -> 7.3 ms without. With those indexes and varied numbers the bytes grow
+            // (each call dirties a random index page, now 16 KiB): one more reason for
+            // `index_numbers = false` at high rates (bench/README.md). The size is fixed when a
+            // file is created; on an existing file the pragma does nothing.
             options = options.after_connect(|conn, _| {
                 Box::pin(async move {
                     sqlx::Executor::execute(&mut *conn, "PRAGMA page_size = 16384").await?;
