@@ -531,13 +531,13 @@ fn parse_header_line(b: &[u8], line: Range<usize>) -> Result<RawHeader, ParseErr
             reason: "header name is not a token",
         });
     }
-    for (k, c) in text.iter().enumerate() {
-        let bad = match c {
+    // Only CR and LF matter here, found with memchr rather than by looking at every byte.
+    for k in memchr::memchr2_iter(b'\r', b'\n', text) {
+        let bad = match text[k] {
             b'\r' => text.get(k + 1) != Some(&b'\n'),
-            b'\n' => k == 0 || text[k - 1] != b'\r',
             // Other control characters may sit in quoted-pairs (RFC 4475 §3.1.1.2); the
             // typed decoders reject them where their grammar does.
-            _ => false,
+            _ => k == 0 || text[k - 1] != b'\r',
         };
         if bad {
             return Err(ParseError::HeaderLine {

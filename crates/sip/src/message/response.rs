@@ -113,7 +113,7 @@ impl<'m> ResponseBuilder<'m> {
     /// Adds a header after the echoed ones.
     pub fn header(mut self, name: impl AsRef<str>, value: impl AsRef<[u8]>) -> Self {
         let (name, value) = (name.as_ref(), value.as_ref());
-        if !is_token(name.as_bytes()) || value.iter().any(|c| matches!(c, b'\r' | b'\n' | 0)) {
+        if !is_token(name.as_bytes()) || memchr::memchr3(b'\r', b'\n', 0, value).is_some() {
             self.error.get_or_insert(BuildError {
                 name: name.to_owned(),
             });

@@ -304,6 +304,15 @@ fn builder_refuses_header_injection() {
         .build()
         .unwrap_err();
     assert_eq!(e, BuildError { name: "X".into() });
+    for value in ["a\nb", "a\rb", "a\0b"] {
+        assert!(
+            r.respond(StatusCode::OK)
+                .header("X", value)
+                .build()
+                .is_err(),
+            "{value:?}"
+        );
+    }
     assert!(
         r.respond(StatusCode::OK)
             .header("Bad Name", "v")
@@ -842,13 +851,19 @@ fn line_ends_are_cr_lf_only() {
     assert_eq!(find_crlf(b"\r\r\n"), Some(1));
     assert_eq!(find_crlf(b"a\nb\r"), None);
     assert_eq!(find_crlf(b""), None);
-    // A lone CR does not end a header line: the line holding it is refused.
-    let text =
-        "OPTIONS sip:a@b SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\nSubject: x\ry\r\n\r\n";
-    assert!(matches!(
-        Message::parse(Bytes::from(text)),
-        Err(ParseError::HeaderLine {
-            reason: "bare cr or lf in header"
-        })
-    ));
+    // A lone CR or LF does not end a header line: the line holding it is refused.
+    for subject in ["x\ry", "x\ny", "\ny", "x\r"] {
+        let text = format!(
+            "OPTIONS sip:a@b SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\nSubject: {subject}\r\n\r\n"
+        );
+        assert!(
+            matches!(
+                Message::parse(Bytes::from(text)),
+                Err(ParseError::HeaderLine {
+                    reason: "bare cr or lf in header"
+                })
+            ),
+            "{subject:?}"
+        );
+    }
 }
