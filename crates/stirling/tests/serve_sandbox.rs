@@ -283,8 +283,8 @@ fn accepted_http_and_https_connections_have_tcp_nodelay() {
                 }
             }
         };
-        // Accepted is not yet tapped: the option is set right after accept, so look again
-        // until it is, or fail at the deadline.
+        // The service sets the option just after accept, so the socket can be seen before
+        // that: look again until it is set, or fail at the deadline.
         while !accepted.tcp_nodelay() {
             assert!(
                 Instant::now() < deadline,

@@ -531,13 +531,14 @@ fn parse_header_line(b: &[u8], line: Range<usize>) -> Result<RawHeader, ParseErr
             reason: "header name is not a token",
         });
     }
-    // Only CR and LF matter here, found with memchr rather than by looking at every byte.
+    // Only a CR or LF outside a CR LF pair is refused here, found with memchr rather than by
+    // looking at every byte. Other control characters may sit in quoted-pairs (RFC 4475
+    // §3.1.1.2); the typed decoders reject them where their grammar does.
     for k in memchr::memchr2_iter(b'\r', b'\n', text) {
-        let bad = match text[k] {
-            b'\r' => text.get(k + 1) != Some(&b'\n'),
-            // Other control characters may sit in quoted-pairs (RFC 4475 §3.1.1.2); the
-            // typed decoders reject them where their grammar does.
-            _ => k == 0 || text[k - 1] != b'\r',
+        let bad = if text[k] == b'\r' {
+            text.get(k + 1) != Some(&b'\n')
+        } else {
+            k == 0 || text[k - 1] != b'\r'
         };
         if bad {
             return Err(ParseError::HeaderLine {
