@@ -148,6 +148,8 @@ fn message_log(c: &mut Criterion) {
                     "not_indexed"
                 }
             );
+            // The service's writer: one kept connection (SipMessageWriter).
+            let mut writer = store.sip_message_writer();
             group.bench_function(id, |b| {
                 b.iter_batched(
                     || {
@@ -155,12 +157,12 @@ fn message_log(c: &mut Criterion) {
                         rows(&tenant, &version, next)
                     },
                     |batch| {
-                        rt.block_on(store.insert_sip_messages(&batch, &[], now))
-                            .unwrap();
+                        rt.block_on(writer.insert(&batch, &[], now)).unwrap();
                     },
                     BatchSize::PerIteration,
                 );
             });
+            drop(writer);
             rt.block_on(store.close());
             if let Some(schema) = schema {
                 rt.block_on(schema.drop());

@@ -845,6 +845,62 @@ async fn full_queue_drops_records_instead_of_waiting_for_a_slow_store() {
     .await;
 }
 
+/// The message-log writer keeps one connection (`SipMessageWriter`). When that connection dies
+/// (here PostgreSQL ends it, as a restart or an administrator would), the batch on it is lost
+/// and counted, and the next batch goes through a new connection: a writer that kept the dead
+/// one would lose every batch from then on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn writer_replaces_a_connection_that_died() {
+    backends::run(Backend::Postgres, |ctx: Ctx| async move {
+        // The store's connections carry a name of their own, so that only they are ended.
+        let name = format!("w{}", uuid::Uuid::new_v4().simple());
+        let key = Arc::new(stirling::secrets::MasterKey::from_bytes(&[42u8; 32]).unwrap());
+        let store = Store::connect(&format!("{}&application_name={name}", ctx.url), 2, key)
+            .await
+            .unwrap();
+        let mut writer = store.sip_message_writer();
+        let a = TenantId::new();
+        let batch = |n: u64| -> Vec<SipMessage> {
+            (0..n)
+                .map(|i| message(&a, NOW + i, Service::Signing, CallResult::Signed, "1", "2"))
+                .collect()
+        };
+        writer.insert(&batch(3), &[], t(NOW)).await.unwrap();
+
+        let mut admin = ctx.raw().await;
+        // The pids first: in one statement PostgreSQL may call pg_terminate_backend before
+        // it filters on the name, ending every connection.
+        let pids: Vec<i32> =
+            sqlx::query("SELECT pid FROM pg_stat_activity WHERE application_name = $1")
+                .bind(&name)
+                .fetch_all(&mut admin)
+                .await
+                .unwrap()
+                .iter()
+                .map(|row| row.get("pid"))
+                .collect();
+        assert!(!pids.is_empty(), "no connection of the store to end");
+        for pid in pids {
+            sqlx::query("SELECT pg_terminate_backend($1, 5000)")
+                .bind(pid)
+                .execute(&mut admin)
+                .await
+                .unwrap();
+        }
+
+        assert!(
+            writer.insert(&batch(4), &[], t(NOW)).await.is_err(),
+            "a batch on the ended connection cannot be written"
+        );
+        writer.insert(&batch(5), &[], t(NOW)).await.unwrap();
+        assert_eq!(count_rows(&ctx, "sip_messages").await, 3 + 5);
+        admin.close().await.unwrap();
+        drop(writer);
+        store.close().await;
+    })
+    .await;
+}
+
 // --- HTTP API ---
 
 fn app(store: &Store, scope: TenantScope) -> axum::Router {

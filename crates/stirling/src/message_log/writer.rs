@@ -12,7 +12,9 @@ use tokio::time::{Instant, sleep_until};
 use super::{LoggedChain, MessageRecord};
 use crate::config::MessageLogConfig;
 use crate::metrics::Metrics;
-use crate::store::{NewChain, RawMessage, SipMessage, SipMessageId, SipMessageSummary, Store};
+use crate::store::{
+    NewChain, RawMessage, SipMessage, SipMessageId, SipMessageSummary, SipMessageWriter, Store,
+};
 
 /// How long a chain counts as stored before the writer upserts it again, refreshing its
 /// `stored_at` so the pruning job keeps chains still in use.
@@ -23,7 +25,7 @@ const MAX_REMEMBERED_CHAINS: usize = 4096;
 
 pub(super) struct Writer {
     queue: mpsc::Receiver<MessageRecord>,
-    store: Store,
+    store: SipMessageWriter,
     clock: Arc<dyn Clock>,
     metrics: Arc<Metrics>,
     batch_size: usize,
@@ -43,7 +45,7 @@ impl Writer {
     ) -> Self {
         Self {
             queue,
-            store,
+            store: store.sip_message_writer(),
             clock,
             metrics,
             batch_size: config.batch_size.max(1),
@@ -114,11 +116,7 @@ impl Writer {
             .drain(..)
             .map(|record| self.prepare(record, now, &mut chains, &mut fresh))
             .collect();
-        match self
-            .store
-            .insert_sip_messages(&messages, &chains, now)
-            .await
-        {
+        match self.store.insert(&messages, &chains, now).await {
             Ok(()) => self.metrics.log_written(messages.len()),
             Err(e) => {
                 tracing::warn!(error = %e, records = messages.len(), "message log batch lost");

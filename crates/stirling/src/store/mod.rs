@@ -42,7 +42,7 @@ pub use sessions::SessionRecord;
 pub use sip_messages::{
     CallCount, CallResult, MAX_PAGE_SIZE, MessageTransport, NewChain, RawMessage, Service,
     SipMessage, SipMessageCursor, SipMessageDetail, SipMessageFilter, SipMessagePage,
-    SipMessageSummary,
+    SipMessageSummary, SipMessageWriter,
 };
 pub use tenants::{NewTenant, Tenant};
 pub use users::{NewUser, Role, User, scope_for};
