@@ -901,6 +901,48 @@ async fn writer_replaces_a_connection_that_died() {
     .await;
 }
 
+/// The message-log writer's SQLite connection runs on a thread of lower priority than the rest
+/// of the service (nice 19, the lowest), so that logging never delays the answers to calls when the cores
+/// are busy; the pool's connections keep the normal priority.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn writer_sqlite_thread_runs_at_lower_priority() {
+    backends::run(Backend::Sqlite, |ctx: Ctx| async move {
+        let mut writer = ctx.store.sip_message_writer();
+        let a = TenantId::new();
+        let row = message(&a, NOW, Service::Signing, CallResult::Signed, "1", "2");
+        writer.insert(&[row], &[], t(NOW)).await.unwrap();
+        // Tests run side by side in this process: other SQLite threads may come and go, but
+        // only a message-log writer's run at nice 19.
+        let nices = sqlite_thread_nices();
+        assert!(
+            nices.contains(&19),
+            "no SQLite thread at nice 19: {nices:?}"
+        );
+        assert!(nices.contains(&0), "no SQLite thread at nice 0: {nices:?}");
+        drop(writer);
+    })
+    .await;
+}
+
+/// The nice values of this process's SQLite connection threads (sqlx names them
+/// `sqlx-sqlite-worker-N`, which /proc cuts to 15 bytes), from /proc/self/task/*/stat.
+fn sqlite_thread_nices() -> Vec<i64> {
+    let mut nices = Vec::new();
+    for task in std::fs::read_dir("/proc/self/task").unwrap() {
+        let Ok(stat) = std::fs::read_to_string(task.unwrap().path().join("stat")) else {
+            continue; // the thread ended meanwhile
+        };
+        // "tid (comm) state ppid …": the nice value is field 19, the 17th after the comm.
+        let Some((head, rest)) = stat.rsplit_once(") ") else {
+            continue;
+        };
+        if head.contains("(sqlx-sqlite-wor") {
+            nices.push(rest.split_whitespace().nth(16).unwrap().parse().unwrap());
+        }
+    }
+    nices
+}
+
 // --- HTTP API ---
 
 fn app(store: &Store, scope: TenantScope) -> axum::Router {

@@ -16,7 +16,7 @@ use std::time::Duration;
 use passport::UnixTime;
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::error::ErrorKind;
-use sqlx::{AnyPool, Connection as _, Row as _};
+use sqlx::{AnyConnection, AnyPool, Connection as _, Row as _};
 
 use crate::secrets::{MasterKey, SecretsError};
 
@@ -144,6 +144,27 @@ impl Backend {
     }
 }
 
+/// The settings every SQLite connection gets when it opens.
+///
+/// In WAL mode NORMAL syncs at checkpoints instead of at every commit: a crash of
+/// the process loses nothing, a power loss may lose the last commits but never
+/// corrupts the file (sqlite.org/pragma.html#pragma_synchronous). It took 11 % off
+/// the SIP Messages log's writes (benches/message_log.rs).
+///
+/// 16 KiB pages instead of 4: a SIP Messages row carries two raw messages (2-3 KiB),
+/// so with 4 KiB pages nearly every logged call filled a fresh page, and SQLite
+/// writes each WAL frame with its own system calls. Measured: 26-42 % of the write
+/// calls per signed call, a 500-row batch 32.1 -> 25.5 ms with the number indexes
+/// and 10.7 -> 7.3 ms without. With those indexes and varied numbers the bytes grow
+/// (each call dirties a random index page, now 16 KiB): one more reason for
+/// `index_numbers = false` at high rates (bench/README.md). The size is fixed when a
+/// file is created; on an existing file the pragma does nothing.
+pub(crate) async fn sqlite_connection_pragmas(conn: &mut AnyConnection) -> Result<(), sqlx::Error> {
+    sqlx::Executor::execute(&mut *conn, "PRAGMA page_size = 16384").await?;
+    sqlx::Executor::execute(conn, "PRAGMA synchronous = NORMAL").await?;
+    Ok(())
+}
+
 /// A handle on the store: cheap to clone (the pool and the key are shared).
 #[derive(Clone, Debug)]
 pub struct Store {
@@ -166,26 +187,7 @@ impl Store {
             .max_connections(max_connections)
             .acquire_timeout(ACQUIRE_TIMEOUT);
         if backend == Backend::Sqlite {
-            // In WAL mode NORMAL syncs at checkpoints instead of at every commit: a crash of
-            // the process loses nothing, a power loss may lose the last commits but never
-            // corrupts the file (sqlite.org/pragma.html#pragma_synchronous). It took 11 % off
-            // the SIP Messages log's writes (benches/message_log.rs).
-            //
-            // 16 KiB pages instead of 4: a SIP Messages row carries two raw messages (2-3 KiB),
-            // so with 4 KiB pages nearly every logged call filled a fresh page, and SQLite
-            // writes each WAL frame with its own system calls. Measured: 26-42 % of the write
-            // calls per signed call, a 500-row batch 32.1 -> 25.5 ms with the number indexes
-            // and 10.7 -> 7.3 ms without. With those indexes and varied numbers the bytes grow
-            // (each call dirties a random index page, now 16 KiB): one more reason for
-            // `index_numbers = false` at high rates (bench/README.md). The size is fixed when a
-            // file is created; on an existing file the pragma does nothing.
-            options = options.after_connect(|conn, _| {
-                Box::pin(async move {
-                    sqlx::Executor::execute(&mut *conn, "PRAGMA page_size = 16384").await?;
-                    sqlx::Executor::execute(conn, "PRAGMA synchronous = NORMAL").await?;
-                    Ok(())
-                })
-            });
+            options = options.after_connect(|conn, _| Box::pin(sqlite_connection_pragmas(conn)));
         }
         let pool = options.connect(url).await?;
         if backend == Backend::Sqlite {
