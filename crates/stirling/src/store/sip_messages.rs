@@ -368,14 +368,6 @@ fn values_statement(rows: usize, backend: Backend) -> String {
     sql
 }
 
-/// The SQLite page cache of the [`SipMessageWriter`]'s connection, in KiB (SQLite's default
-/// is 2 000). With varied numbers each logged call updates a random page of each number index;
-/// a cache too small for them made SQLite write dirty pages out before the commit and read
-/// them back. Measured at 10k signed calls/s with varied numbers (`bench/sip-load`): 1.62 ->
-/// 1.10 write calls and 12.2 -> 9.9 KiB written per call over the first 100k rows, 3.65 ->
-/// 2.30 and 28.6 -> 21.4 KiB over the next; at most this much more memory.
-const WRITER_CACHE_KIB: u32 = 32 * 1024;
-
 /// The nice value of the thread that runs the [`SipMessageWriter`]'s SQLite connection: the
 /// lowest. The log is background work: when the service's cores are busy, the threads answering
 /// calls go first, and a writer that falls behind drops records (counted) instead of delaying
@@ -392,9 +384,9 @@ const WRITER_NICE: i32 = 19;
 /// the index pages it updates again, and each connection prepared its own copy of the multi-row
 /// INSERTs. Measured at 10k signed calls/s with varied numbers: the writer's SQLite thread
 /// 18.8-20.7 -> 14.4-16.1 CPU-µs per call over the first 100k rows, 32.9-33.6 -> 27.7-28.2
-/// over the next (before the larger cache, [`WRITER_CACHE_KIB`]). The connection is taken out
-/// of the pool, which may open another in its place (one more than `store.max_connections`),
-/// and is replaced after a failed batch, in case the connection is what failed.
+/// over the next. The connection is taken out of the pool, which may open another in its place
+/// (one more than `store.max_connections`), and is replaced after a failed batch, in case the
+/// connection is what failed.
 #[derive(Debug)]
 pub struct SipMessageWriter {
     store: Store,
@@ -422,7 +414,7 @@ impl SipMessageWriter {
 
     /// The writer's own connection. On PostgreSQL one taken out of the pool (the pool may open
     /// another in its place). On SQLite a new one whose thread runs at a lower priority
-    /// ([`WRITER_NICE`]), with the pool's settings and a larger page cache.
+    /// ([`WRITER_NICE`]), with the pool's settings.
     async fn connect(store: &Store) -> Result<AnyConnection, StoreError> {
         if store.backend != Backend::Sqlite {
             return Ok(store.pool.acquire().await?.detach());
@@ -445,8 +437,6 @@ impl SipMessageWriter {
             .await
             .map_err(|_| sqlx::Error::Io(std::io::Error::other("the connecting thread ended")))??;
         sqlite_connection_pragmas(&mut conn).await?;
-        let sql = format!("PRAGMA cache_size = -{WRITER_CACHE_KIB}");
-        sqlx::query(AssertSqlSafe(sql)).execute(&mut conn).await?;
         Ok(conn)
     }
 }
