@@ -150,7 +150,7 @@ pub fn claims_for(
     }
     let origid = match request.origid.map(str::trim) {
         Some(id) if !id.is_empty() => id.to_owned(),
-        _ => random_origid(),
+        _ => uuid::Uuid::new_v4().to_string(),
     };
     Ok(Claims::shaken(
         attest,
@@ -159,19 +159,6 @@ pub fn claims_for(
         iat_for(request.date, now, window_secs),
         origid,
     ))
-}
-
-/// A fresh `origid`: a random UUID (RFC 9562 version 4) from aws-lc's user-space generator.
-/// `Uuid::new_v4` asks the kernel for every one: one `getrandom` system call per signed call
-/// (strace). The kernel's answer remains the fallback should aws-lc's fail.
-fn random_origid() -> String {
-    let mut bytes = [0u8; 16];
-    match aws_lc_rs::rand::fill(&mut bytes) {
-        Ok(()) => uuid::Builder::from_random_bytes(bytes)
-            .into_uuid()
-            .to_string(),
-        Err(_) => uuid::Uuid::new_v4().to_string(),
-    }
 }
 
 /// Signs a call: the Identity header value for `request` at `attest`.
@@ -312,7 +299,17 @@ mod tests {
         assert_eq!(parsed.get_version_num(), 4);
         assert_eq!(parsed.get_variant(), uuid::Variant::RFC4122);
         assert_eq!(origid, parsed.hyphenated().to_string());
-        assert_ne!(origid, random_origid(), "each call gets its own");
+        let again = claims_for(
+            &SigningRequest {
+                origid: None,
+                ..request
+            },
+            Attestation::B,
+            t(1_010),
+            60,
+        )
+        .unwrap();
+        assert_ne!(Some(origid), again.origid, "each call gets its own");
     }
 
     #[test]
