@@ -284,32 +284,22 @@ mod tests {
             claims.to_canonical_json(),
             r#"{"attest":"B","dest":{"tn":["12155550131"]},"iat":1000,"orig":{"tn":"12155550121"},"origid":"3f2b6a1e-0000-4000-8000-000000000001"}"#
         );
-        let generated = claims_for(
-            &SigningRequest {
-                origid: None,
-                ..request
-            },
-            Attestation::B,
-            t(1_010),
-            60,
-        )
-        .unwrap();
-        let origid = generated.origid.unwrap();
+        let without_header = SigningRequest {
+            origid: None,
+            ..request
+        };
+        let generate = || {
+            claims_for(&without_header, Attestation::B, t(1_010), 60)
+                .unwrap()
+                .origid
+                .unwrap()
+        };
+        let origid = generate();
         let parsed = uuid::Uuid::parse_str(&origid).unwrap();
         assert_eq!(parsed.get_version_num(), 4);
         assert_eq!(parsed.get_variant(), uuid::Variant::RFC4122);
         assert_eq!(origid, parsed.hyphenated().to_string());
-        let again = claims_for(
-            &SigningRequest {
-                origid: None,
-                ..request
-            },
-            Attestation::B,
-            t(1_010),
-            60,
-        )
-        .unwrap();
-        assert_ne!(Some(origid), again.origid, "each call gets its own");
+        assert_ne!(origid, generate(), "each call gets its own");
     }
 
     #[test]
