@@ -166,7 +166,8 @@ async fn messages_are_listed_newest_first_and_scoped(ctx: Ctx) {
     let b_mid = message(&b, NOW - 5, Service::Signing, CallResult::Signed, "1", "2");
     let a_new = message(&a, NOW, Service::Verification, CallResult::Passed, "1", "2");
     store
-        .insert_sip_messages(&[a_old.clone(), b_mid.clone(), a_new.clone()], &[], t(NOW))
+        .sip_message_writer()
+        .insert(&[a_old.clone(), b_mid.clone(), a_new.clone()], &[], t(NOW))
         .await
         .unwrap();
 
@@ -258,7 +259,8 @@ async fn filters_narrow_the_list(ctx: Ctx) {
         "12155550600",
     );
     store
-        .insert_sip_messages(
+        .sip_message_writer()
+        .insert(
             &[m1.clone(), m2.clone(), m3.clone(), m4.clone()],
             &[],
             t(NOW),
@@ -337,7 +339,8 @@ async fn number_filter_works_with_and_without_the_number_indexes(ctx: Ctx) {
         })
         .collect();
     store
-        .insert_sip_messages(&messages, &[], t(NOW))
+        .sip_message_writer()
+        .insert(&messages, &[], t(NOW))
         .await
         .unwrap();
     let scope = TenantScope::Tenant(a.clone());
@@ -360,7 +363,8 @@ async fn number_filter_works_with_and_without_the_number_indexes(ctx: Ctx) {
     store.set_number_indexes(false).await.unwrap();
     assert_eq!(by_tn("12155550100").await, expected);
     store
-        .insert_sip_messages(
+        .sip_message_writer()
+        .insert(
             &[message(
                 &a,
                 NOW,
@@ -399,7 +403,8 @@ async fn pages_follow_the_cursor(ctx: Ctx) {
         ));
     }
     store
-        .insert_sip_messages(&written, &[], t(NOW))
+        .sip_message_writer()
+        .insert(&written, &[], t(NOW))
         .await
         .unwrap();
     let mut expected: Vec<SipMessageId> = written.iter().map(|m| m.summary.id.clone()).collect();
@@ -454,10 +459,12 @@ async fn pages_follow_the_cursor(ctx: Ctx) {
 /// none of its chains behind, and the store takes the next batch as usual.
 async fn a_failing_batch_writes_nothing(ctx: Ctx) {
     let store = &ctx.store;
+    // One writer throughout, as the service's: the batch after the failed one goes through it.
+    let mut writer = store.sip_message_writer();
     let a = TenantId::new();
     let stored = message(&a, NOW, Service::Signing, CallResult::Signed, "1", "2");
-    store
-        .insert_sip_messages(std::slice::from_ref(&stored), &[], t(NOW))
+    writer
+        .insert(std::slice::from_ref(&stored), &[], t(NOW))
         .await
         .unwrap();
     let mut batch: Vec<SipMessage> = (0..70)
@@ -477,18 +484,15 @@ async fn a_failing_batch_writes_nothing(ctx: Ctx) {
         fingerprint: "cc".repeat(32),
         chain_pem: "chain".into(),
     };
-    let err = store
-        .insert_sip_messages(&batch, std::slice::from_ref(&chain), t(NOW))
+    let err = writer
+        .insert(&batch, std::slice::from_ref(&chain), t(NOW))
         .await;
     assert!(err.is_err(), "a duplicate id must fail the batch");
     assert_eq!(count_rows(&ctx, "sip_messages").await, 1);
     assert_eq!(count_rows(&ctx, "sip_message_chains").await, 0);
 
     batch[68].summary.id = SipMessageId::new();
-    store
-        .insert_sip_messages(&batch, &[chain], t(NOW))
-        .await
-        .unwrap();
+    writer.insert(&batch, &[chain], t(NOW)).await.unwrap();
     assert_eq!(count_rows(&ctx, "sip_messages").await, 71);
     assert_eq!(count_rows(&ctx, "sip_message_chains").await, 1);
     let page = store
@@ -506,7 +510,8 @@ async fn detail_is_scoped_and_carries_raw_text(ctx: Ctx) {
     m.summary.status_code = 438;
     m.raw_request.text = "INVITE sip:+1@x SIP/2.0\r\nIdentity: abc\r\n\r\n".into();
     store
-        .insert_sip_messages(&[m.clone()], &[], t(NOW))
+        .sip_message_writer()
+        .insert(&[m.clone()], &[], t(NOW))
         .await
         .unwrap();
 
@@ -553,11 +558,9 @@ async fn pruning_deletes_old_messages_in_batches_and_orphan_chains(ctx: Ctx) {
             )
         })
         .collect();
+    let mut writer = store.sip_message_writer();
     for chunk in old.chunks(500) {
-        store
-            .insert_sip_messages(chunk, &[], t(cutoff))
-            .await
-            .unwrap();
+        writer.insert(chunk, &[], t(cutoff)).await.unwrap();
     }
     let kept_chain = stirling::store::NewChain {
         fingerprint: "aa".repeat(32),
@@ -578,8 +581,8 @@ async fn pruning_deletes_old_messages_in_batches_and_orphan_chains(ctx: Ctx) {
     at_cutoff.summary.chain_fingerprint = Some(kept_chain.fingerprint.clone());
     let recent = message(&a, NOW, Service::Signing, CallResult::Signed, "1", "2");
     // Both chains were last stored before the cutoff.
-    store
-        .insert_sip_messages(
+    writer
+        .insert(
             &[at_cutoff.clone(), recent.clone()],
             &[kept_chain.clone(), orphan_chain],
             t(cutoff - 100),
@@ -627,7 +630,8 @@ async fn call_counts_are_by_service_and_result_since(ctx: Ctx) {
         message(&b, NOW, Service::Verification, CallResult::Passed, "1", "2"),
     ];
     store
-        .insert_sip_messages(&messages, &[], t(NOW))
+        .sip_message_writer()
+        .insert(&messages, &[], t(NOW))
         .await
         .unwrap();
     let count = |service, result, count| CallCount {
@@ -1002,7 +1006,8 @@ async fn api_lists_with_filters_and_refuses_bad_ones(ctx: Ctx) {
         "12155550200",
     );
     store
-        .insert_sip_messages(&[m1.clone(), m2.clone(), m3.clone()], &[], t(NOW))
+        .sip_message_writer()
+        .insert(&[m1.clone(), m2.clone(), m3.clone()], &[], t(NOW))
         .await
         .unwrap();
 
@@ -1237,7 +1242,8 @@ async fn api_shows_a_signing_with_its_certificate_version(ctx: Ctx) {
     );
     gone.summary.certificate_version_id = Some(stirling::store::VersionId::new());
     store
-        .insert_sip_messages(&[m.clone(), gone.clone()], &[], t(NOW))
+        .sip_message_writer()
+        .insert(&[m.clone(), gone.clone()], &[], t(NOW))
         .await
         .unwrap();
 

@@ -146,19 +146,18 @@ impl Backend {
 
 /// The settings every SQLite connection gets when it opens.
 ///
-/// In WAL mode NORMAL syncs at checkpoints instead of at every commit: a crash of
-/// the process loses nothing, a power loss may lose the last commits but never
-/// corrupts the file (sqlite.org/pragma.html#pragma_synchronous). It took 11 % off
-/// the SIP Messages log's writes (benches/message_log.rs).
+/// In WAL mode NORMAL syncs at checkpoints instead of at every commit: a crash of the process loses
+/// nothing, a power loss may lose the last commits but never corrupts the file
+/// (sqlite.org/pragma.html#pragma_synchronous). It took 11 % off the SIP Messages log's writes
+/// (benches/message_log.rs).
 ///
-/// 16 KiB pages instead of 4: a SIP Messages row carries two raw messages (2-3 KiB),
-/// so with 4 KiB pages nearly every logged call filled a fresh page, and SQLite
-/// writes each WAL frame with its own system calls. Measured: 26-42 % of the write
-/// calls per signed call, a 500-row batch 32.1 -> 25.5 ms with the number indexes
-/// and 10.7 -> 7.3 ms without. With those indexes and varied numbers the bytes grow
-/// (each call dirties a random index page, now 16 KiB): one more reason for
-/// `index_numbers = false` at high rates (bench/README.md). The size is fixed when a
-/// file is created; on an existing file the pragma does nothing.
+/// 16 KiB pages instead of 4: a SIP Messages row carries two raw messages (2-3 KiB), so with 4 KiB
+/// pages nearly every logged call filled a fresh page, and SQLite writes each WAL frame with its
+/// own system calls. Measured: 26-42 % of the write calls per signed call, a 500-row batch 32.1 ->
+/// 25.5 ms with the number indexes and 10.7 -> 7.3 ms without. With those indexes and varied
+/// numbers the bytes grow (each call dirties a random index page, now 16 KiB): one more reason for
+/// `index_numbers = false` at high rates (bench/README.md). The size is fixed when a file is
+/// created; on an existing file the pragma does nothing.
 pub(crate) async fn sqlite_connection_pragmas(conn: &mut AnyConnection) -> Result<(), sqlx::Error> {
     sqlx::Executor::execute(&mut *conn, "PRAGMA page_size = 16384").await?;
     sqlx::Executor::execute(conn, "PRAGMA synchronous = NORMAL").await?;

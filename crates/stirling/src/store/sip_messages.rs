@@ -337,7 +337,7 @@ fn insert_statement(rows: usize, backend: Backend) -> &'static str {
 /// several rows inside a transaction first copies every page it touches into a statement
 /// journal, to undo just itself on a constraint error (sqlite.org/lang_conflict.html).
 /// Nothing needs that undo here: an error fails the whole batch and
-/// [`Store::insert_sip_messages`] rolls its transaction back. Measured: 4 % less time per
+/// [`SipMessageWriter::insert`] rolls its transaction back. Measured: 4 % less time per
 /// batch without the number indexes (`benches/message_log.rs`), no change measurable with
 /// them or in the service.
 fn values_statement(rows: usize, backend: Backend) -> String {
@@ -377,16 +377,15 @@ fn values_statement(rows: usize, backend: Backend) -> String {
 /// (median 8, 4 ms in 6) in 16 runs at nice 19; CPU per call within this machine's noise.
 const WRITER_NICE: i32 = 19;
 
-/// Writes SIP Messages batches like [`Store::insert_sip_messages`], on one connection it keeps
-/// instead of a pooled one per batch. sqlx hands out idle connections in turn (a FIFO queue),
-/// and on SQLite in WAL mode a connection empties its page cache when another connection wrote
-/// since its last transaction (`pagerBeginReadTransaction`), so each batch began by reading
-/// the index pages it updates again, and each connection prepared its own copy of the multi-row
-/// INSERTs. Measured at 10k signed calls/s with varied numbers: the writer's SQLite thread
-/// 18.8-20.7 -> 14.4-16.1 CPU-µs per call over the first 100k rows, 32.9-33.6 -> 27.7-28.2
-/// over the next. The connection is taken out of the pool, which may open another in its place
-/// (one more than `store.max_connections`), and is replaced after a failed batch, in case the
-/// connection is what failed.
+/// Writes SIP Messages batches on one connection it keeps. Not a pooled one per batch, as before:
+/// sqlx hands out idle connections in turn (a FIFO queue), and on SQLite in WAL mode a connection
+/// empties its page cache when another connection wrote since its last transaction
+/// (`pagerBeginReadTransaction`), so each batch began by reading the index pages it updates again,
+/// and each connection prepared its own copy of the multi-row INSERTs. Measured at 10k signed
+/// calls/s with varied numbers: the writer's SQLite thread 18.8-20.7 -> 14.4-16.1 CPU-µs per call
+/// over the first 100k rows, 32.9-33.6 -> 27.7-28.2 over the next. The connection is taken out of
+/// the pool, which may open another in its place (one more than `store.max_connections`), and is
+/// replaced after a failed batch, in case the connection is what failed.
 #[derive(Debug)]
 pub struct SipMessageWriter {
     store: Store,
@@ -395,6 +394,9 @@ pub struct SipMessageWriter {
 
 impl SipMessageWriter {
     /// Writes `messages` and upserts `chains` in one transaction: all or nothing.
+    ///
+    /// A chain already stored only gets its `stored_at` refreshed to `now`, which keeps a
+    /// chain in use from being pruned.
     pub async fn insert(
         &mut self,
         messages: &[SipMessage],
@@ -441,7 +443,7 @@ impl SipMessageWriter {
     }
 }
 
-/// The transaction of [`Store::insert_sip_messages`] and [`SipMessageWriter::insert`].
+/// The transaction of [`SipMessageWriter::insert`].
 async fn insert_batch(
     conn: &mut AnyConnection,
     backend: Backend,
@@ -510,21 +512,6 @@ enum Bind {
 }
 
 impl Store {
-    /// Writes `messages` and upserts `chains` in one transaction: all or nothing.
-    ///
-    /// A chain already stored only gets its `stored_at` refreshed to `now`, which keeps a
-    /// chain in use from being pruned. The message-log writer uses a [`SipMessageWriter`]
-    /// instead, which keeps its connection.
-    pub async fn insert_sip_messages(
-        &self,
-        messages: &[SipMessage],
-        chains: &[NewChain],
-        now: UnixTime,
-    ) -> Result<(), StoreError> {
-        let mut conn = self.pool.acquire().await?;
-        insert_batch(&mut conn, self.backend, messages, chains, now).await
-    }
-
     /// A writer of SIP Messages batches on a connection of its own (see [`SipMessageWriter`]).
     pub fn sip_message_writer(&self) -> SipMessageWriter {
         SipMessageWriter {
