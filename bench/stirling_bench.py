@@ -205,6 +205,23 @@ class ProcStat:
             seconds[name] = seconds.get(name, 0.0) + cpu
         return seconds
 
+    def context_switches(self):
+        """(voluntary, involuntary) context switches summed over /proc/PID/task/*/status: a
+        thread that waits and is woken again costs two switches, work handed to another
+        thread on the same core shows up here."""
+        voluntary = involuntary = 0
+        for tid in os.listdir(f"/proc/{self.pid}/task"):
+            try:
+                with open(f"/proc/{self.pid}/task/{tid}/status") as f:
+                    for line in f:
+                        if line.startswith("voluntary_ctxt_switches:"):
+                            voluntary += int(line.split()[1])
+                        elif line.startswith("nonvoluntary_ctxt_switches:"):
+                            involuntary += int(line.split()[1])
+            except FileNotFoundError:
+                continue
+        return voluntary, involuntary
+
     def status(self, key):
         with open(f"/proc/{self.pid}/status") as f:
             for line in f:
