@@ -175,8 +175,16 @@ impl<H: Handler> Endpoint<H> {
         let StartLine::Request { method, .. } = msg.start_line() else {
             return;
         };
-        // ACK never gets a response (RFC 3261 §17.1.1.3).
+        // ACK never gets a response (RFC 3261 §17.1.1.3): it only confirms the INVITE
+        // transaction it names (Timer I absorbs the rest); one for a 2xx or for nothing we
+        // know is dropped, and so is one that did not parse cleanly.
         let is_ack = *method == Method::Ack;
+        if is_ack {
+            if let (None, Some(key)) = (early, Key::of_ack(&msg)) {
+                let _ = self.transactions.ack_received(&key);
+            }
+            return;
+        }
         let (msg, error) = match early {
             Some(error) => (msg, error),
             None => match msg.into_request() {
@@ -189,7 +197,7 @@ impl<H: Handler> Endpoint<H> {
             },
         };
         // Without a usable top Via there is nowhere to send an answer (RFC 3261 §18.2.2).
-        if let (false, Ok(via)) = (is_ack, msg.via()) {
+        if let Ok(via) = msg.via() {
             self.reject(&msg, &error, source, &path.reply_to(source, &via));
         }
     }
@@ -216,11 +224,8 @@ impl<H: Handler> Endpoint<H> {
         };
         let reliable = transport.is_reliable();
         match req.method() {
-            Method::Ack => {
-                // Matches a completed INVITE (Timer I absorbs the rest); an ACK for a 2xx or
-                // for nothing we know is dropped.
-                let _ = self.transactions.ack_received(&key);
-            }
+            // Taken before it became a `Request` (`receive`).
+            Method::Ack => {}
             Method::Invite => {
                 if self.transactions.invite_received(&key, &reply, reliable) == Lookup::Absorbed {
                     return;

@@ -159,6 +159,49 @@ async fn ack_stops_timer_g_and_timer_i_ends_the_transaction() {
     assert_eq!(stats.transactions(), 0, "Timer I ended the transaction");
 }
 
+/// An ACK is never answered, so only what matching needs is read from it (RFC 3261
+/// §17.2.3: the top Via and the method): one without Call-ID, From or CSeq still confirms the
+/// INVITE it names, and the 302 is not retransmitted; one without a Via is dropped and the
+/// 302 keeps coming.
+#[tokio::test(start_paused = true)]
+async fn an_ack_is_matched_by_its_top_via_alone() {
+    let (addr, _, stats) = start(loopback_config(), Redirect::default()).await;
+    let c = client().await;
+    c.connect(addr).await.unwrap();
+    let local = c.local_addr().unwrap();
+    let strip = |msg: String, names: &[&str]| {
+        msg.split("\r\n")
+            .filter(|line| !names.iter().any(|n| line.starts_with(&format!("{n}:"))))
+            .collect::<Vec<_>>()
+            .join("\r\n")
+    };
+    c.send(request("INVITE", "INVITE", "z9hG4bK-v1", "v1@test", local, "UDP").as_bytes())
+        .await
+        .unwrap();
+    assert_eq!(status(&recv(&c).await), 302);
+    let bare = strip(
+        request("ACK", "ACK", "z9hG4bK-v1", "v1@test", local, "UDP"),
+        &["Call-ID", "From", "CSeq"],
+    );
+    assert!(!bare.contains("Call-ID") && bare.contains("Via:"));
+    c.send(bare.as_bytes()).await.unwrap();
+    assert!(drain(&c, Duration::from_secs(40)).await.is_empty());
+    assert_eq!(stats.transactions(), 0, "confirmed, then ended by Timer I");
+
+    c.send(request("INVITE", "INVITE", "z9hG4bK-v2", "v2@test", local, "UDP").as_bytes())
+        .await
+        .unwrap();
+    assert_eq!(status(&recv(&c).await), 302);
+    let no_via = strip(
+        request("ACK", "ACK", "z9hG4bK-v2", "v2@test", local, "UDP"),
+        &["Via"],
+    );
+    c.send(no_via.as_bytes()).await.unwrap();
+    let resent = drain(&c, Duration::from_secs(5)).await;
+    assert!(!resent.is_empty(), "Timer G still retransmits the 302");
+    assert!(resent.iter().all(|r| status(r) == 302));
+}
+
 #[tokio::test]
 async fn a_cancel_while_the_invite_is_handled_ends_it_with_487() {
     let gate = Arc::new(Semaphore::new(0));

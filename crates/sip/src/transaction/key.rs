@@ -7,7 +7,7 @@
 
 use bytes::Bytes;
 
-use crate::message::{Method, Request};
+use crate::message::{Message, Method, Request, Via};
 
 /// Identifies one server transaction.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -42,23 +42,37 @@ impl Key {
         Self::with_method(req, Method::Invite)
     }
 
+    /// The key of the INVITE transaction an ACK belongs to, read from the message alone.
+    /// An ACK is never answered (RFC 3261 §17.1.1.3) and matching needs only the top Via and
+    /// the method, so the rest of it is not checked: a malformed ACK that names a transaction
+    /// confirms it, one that names none is dropped. `None` when the top Via does not parse.
+    pub(crate) fn of_ack(msg: &Message) -> Option<Self> {
+        Self::from_via(msg, &msg.via().ok()?, Method::Invite)
+    }
+
     fn with_method(req: &Request, method: Method) -> Option<Self> {
-        let buf = req.as_bytes();
-        let via = req.via();
+        Self::from_via(req, &req.via(), method)
+    }
+
+    fn from_via(msg: &Message, via: &Via<'_>, method: Method) -> Option<Self> {
         if via.is_rfc3261() {
             let branch = via.branch()?;
             return Some(Self::Rfc3261 {
-                branch: share(buf, branch.as_bytes()),
+                branch: Bytes::copy_from_slice(branch.as_bytes()),
                 host: via.host().to_ascii_lowercase(),
                 port: via.port(),
                 method,
             });
         }
-        let top = req.headers().values(crate::HeaderName::Via).next()?.ok()?;
+        let top = msg.headers().values(crate::HeaderName::Via).next()?.ok()?;
         Some(Self::Rfc2543 {
-            call_id: share(buf, req.call_id().ok()?.as_bytes()),
-            seq: req.cseq().seq,
-            from_tag: req.from().tag().map(|t| share(buf, t.as_bytes())),
+            call_id: Bytes::copy_from_slice(msg.call_id().ok()?.as_bytes()),
+            seq: msg.cseq().ok()?.seq,
+            from_tag: msg
+                .from()
+                .ok()?
+                .tag()
+                .map(|t| Bytes::copy_from_slice(t.as_bytes())),
             via: Bytes::copy_from_slice(top.as_bytes()),
             method,
         })
@@ -70,11 +84,6 @@ fn key_method(m: &Method) -> Method {
         Method::Ack => Method::Invite,
         other => other.clone(),
     }
-}
-
-/// Copies `sub` (it may come from the unfolded view, not `buf`).
-fn share(_buf: &Bytes, sub: &[u8]) -> Bytes {
-    Bytes::copy_from_slice(sub)
 }
 
 #[cfg(test)]
@@ -114,6 +123,23 @@ CSeq: 1 INVITE
         assert_ne!(Key::of(&other), Some(invite.clone()));
         let other_port = req(&INVITE.replace(":5060", ":5070"));
         assert_ne!(Key::of(&other_port), Some(invite));
+    }
+
+    #[test]
+    fn an_ack_is_keyed_from_its_top_via_without_the_rest_checked() {
+        let invite = Key::of(&req(INVITE)).unwrap();
+        let ack = INVITE
+            .replace("INVITE sip", "ACK sip")
+            .replace("CSeq: 1 INVITE\n", "");
+        let msg = Message::parse(Bytes::from(ack.replace('\n', "\r\n"))).unwrap();
+        assert!(msg.clone().into_request().is_err(), "not a valid request");
+        assert_eq!(Key::of_ack(&msg), Some(invite));
+        let no_via = ack.replace(
+            "Via: SIP/2.0/UDP Host.Example.com:5060;branch=z9hG4bK74bf9\n",
+            "",
+        );
+        let msg = Message::parse(Bytes::from(no_via.replace('\n', "\r\n"))).unwrap();
+        assert_eq!(Key::of_ack(&msg), None);
     }
 
     #[test]
