@@ -21,6 +21,7 @@ use tokio::sync::Notify;
 use tokio::time::{Instant, sleep_until};
 
 pub(crate) use key::Key;
+use key::PassKeyHash;
 use timers::{Due, Fire, Timers};
 
 use crate::transport::ReplyTo;
@@ -79,7 +80,7 @@ const INITIAL_TRANSACTIONS: usize = 65_536;
 /// The transactions and their timers, under one lock.
 #[derive(Debug)]
 struct Table {
-    map: HashMap<Arc<Key>, Entry>,
+    map: HashMap<Arc<Key>, Entry, PassKeyHash>,
     timers: Timers,
     next_id: u64,
 }
@@ -87,7 +88,7 @@ struct Table {
 impl Default for Table {
     fn default() -> Self {
         Self {
-            map: HashMap::with_capacity(INITIAL_TRANSACTIONS),
+            map: HashMap::with_capacity_and_hasher(INITIAL_TRANSACTIONS, PassKeyHash::default()),
             timers: Timers::default(),
             next_id: 0,
         }

@@ -130,12 +130,15 @@ mod tests {
     use bytes::Bytes;
 
     fn key(n: u8) -> Arc<Key> {
-        Arc::new(Key::Rfc3261 {
-            branch: Bytes::from(vec![n]),
-            host: "h".into(),
-            port: None,
-            method: crate::message::Method::Invite,
-        })
+        Arc::new(
+            super::super::key::Matching::Rfc3261 {
+                branch: Bytes::from(vec![n]),
+                host: "h".into(),
+                port: None,
+                method: crate::message::Method::Invite,
+            }
+            .into(),
+        )
     }
 
     #[test]
