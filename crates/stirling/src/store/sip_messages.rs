@@ -297,6 +297,11 @@ const NUMBER_INDEXES: [(&str, &str); 2] = [
     ("sip_messages_to_tn", "to_tn"),
 ];
 
+/// Deletes the stored chains no message names and not seen since `$1`. The messages are found
+/// through the partial index `sip_messages_chain` (migration 0007): `=` implies NOT NULL.
+const PRUNE_CHAINS: &str = "DELETE FROM sip_message_chains WHERE stored_at < $1 AND NOT EXISTS \
+    (SELECT 1 FROM sip_messages m WHERE m.chain_fingerprint = sip_message_chains.fingerprint)";
+
 /// Values bound per row of an insert (the number of [`INSERT_COLUMNS`]).
 const INSERT_BINDS: usize = 24;
 
@@ -714,14 +719,10 @@ impl Store {
     /// Deletes stored chains no message refers to any more and not seen since `before`;
     /// returns how many went.
     pub async fn prune_sip_message_chains(&self, before: UnixTime) -> Result<u64, StoreError> {
-        let done = sqlx::query(
-            "DELETE FROM sip_message_chains WHERE stored_at < $1 AND NOT EXISTS \
-             (SELECT 1 FROM sip_messages m \
-              WHERE m.chain_fingerprint = sip_message_chains.fingerprint)",
-        )
-        .bind(to_db_time(before)?)
-        .execute(&self.pool)
-        .await?;
+        let done = sqlx::query(PRUNE_CHAINS)
+            .bind(to_db_time(before)?)
+            .execute(&self.pool)
+            .await?;
         Ok(done.rows_affected())
     }
 
@@ -823,6 +824,29 @@ fn serialize_verstat<S: serde::Serializer>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Signing rows name no chain and are left out of its index (migration 0007); the
+    /// pruning of chains must still find verification rows through it, not by reading the log.
+    #[tokio::test]
+    async fn chain_pruning_reads_the_partial_chain_index() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}?mode=rwc", dir.path().join("s.db").display());
+        let key = std::sync::Arc::new(crate::secrets::MasterKey::from_bytes(&[7; 32]).unwrap());
+        let store = Store::connect(&url, 1, key).await.unwrap();
+        store.migrate().await.unwrap();
+        let plan = sqlx::query(AssertSqlSafe(format!("EXPLAIN QUERY PLAN {PRUNE_CHAINS}")))
+            .bind(0_i64)
+            .fetch_all(&store.pool)
+            .await
+            .unwrap();
+        let plan: Vec<String> = plan.iter().map(|r| r.get::<String, _>("detail")).collect();
+        assert!(
+            plan.iter()
+                .any(|step| step.contains("INDEX sip_messages_chain")),
+            "{plan:?}"
+        );
+        store.close().await;
+    }
 
     #[test]
     fn inserts_take_full_chunks_then_powers_of_two() {
