@@ -14,7 +14,7 @@ use crate::message::{Message, Method, Request, Via};
 
 /// Identifies one server transaction. Hashed once, when made: the table looks a transaction
 /// up five to seven times in its life (INVITE, answer, ACK, timers), and hashing the key's
-/// fields each time was ~2 % of a signed call's instructions.
+/// fields each time cost ~3 k instructions per signed call (0.8 %, callgrind).
 #[derive(Clone, Debug)]
 pub(crate) struct Key {
     /// [`Matching`] under SipHash with this process's random keys, as std's `HashMap` hashes
