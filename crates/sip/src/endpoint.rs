@@ -178,8 +178,7 @@ impl<H: Handler> Endpoint<H> {
         // ACK never gets a response (RFC 3261 §17.1.1.3): it only confirms the INVITE
         // transaction it names (Timer I absorbs the rest); one for a 2xx or for nothing we
         // know is dropped, and so is one that did not parse cleanly.
-        let is_ack = *method == Method::Ack;
-        if is_ack {
+        if *method == Method::Ack {
             if let (None, Some(key)) = (early, Key::of_ack(&msg)) {
                 let _ = self.transactions.ack_received(&key);
             }
