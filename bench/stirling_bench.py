@@ -206,9 +206,9 @@ class ProcStat:
         return seconds
 
     def context_switches(self):
-        """(voluntary, involuntary) context switches summed over /proc/PID/task/*/status: a
-        thread that waits and is woken again costs two switches, work handed to another
-        thread on the same core shows up here."""
+        """(voluntary, involuntary) context switches summed over /proc/PID/task/*/status: each
+        time one of the service's threads waits counts one voluntary switch, so work handed
+        between threads shows up here."""
         voluntary = involuntary = 0
         for tid in os.listdir(f"/proc/{self.pid}/task"):
             try:
