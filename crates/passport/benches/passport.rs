@@ -77,6 +77,18 @@ fn es256(c: &mut Criterion) {
                 .unwrap()
         })
     });
+    let with_multiples = key.with_multiples().unwrap();
+    g.bench_function("passport_verify_identity_header_key_multiples", |b| {
+        b.iter(|| {
+            IdentityHeader::parse(black_box(&identity))
+                .and_then(|h| h.passport())
+                .and_then(|p| p.verify(&with_multiples, &checks))
+                .unwrap()
+        })
+    });
+    g.bench_function("key_multiples_compute", |b| {
+        b.iter(|| black_box(&key).with_multiples().unwrap())
+    });
     g.finish();
 
     // The non-crypto share of signing, for locating overhead.

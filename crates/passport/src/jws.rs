@@ -1,6 +1,8 @@
 //! ES256 JWS primitives (RFC 7515, RFC 7518 §3.4) on aws-lc-rs: the signing key, the
 //! verifying key and strict unpadded base64url.
 
+use std::sync::Arc;
+
 use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::signature::{
     ECDSA_P256_SHA256_FIXED, ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, KeyPair as _,
@@ -10,6 +12,8 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use rustls_pki_types::PrivateKeyDer;
 use rustls_pki_types::pem::PemObject as _;
+
+use crate::p256::KeyMultiples;
 
 /// Length of an ES256 signature: R‖S, 32 bytes each.
 pub(crate) const ES256_SIGNATURE_LEN: usize = 64;
@@ -115,16 +119,55 @@ impl std::fmt::Debug for SigningKey {
     }
 }
 
+/// The DER SubjectPublicKeyInfo of a P-256 key up to its point: SEQUENCE, the algorithm
+/// (id-ecPublicKey, prime256v1), and the BIT STRING header (RFC 5480 §2).
+const P256_SPKI_PREFIX: [u8; 26] = [
+    0x30, 0x59, 0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01, 0x06, 0x08, 0x2a,
+    0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07, 0x03, 0x42, 0x00,
+];
+
 /// A P-256 public key, parsed once, for ES256 verification.
 #[derive(Clone)]
-pub struct VerifyingKey(ParsedPublicKey);
+pub struct VerifyingKey {
+    parsed: ParsedPublicKey,
+    /// The key's multiples, when [`VerifyingKey::with_multiples`] computed them.
+    multiples: Option<Arc<KeyMultiples>>,
+}
 
 impl VerifyingKey {
+    /// Memory the multiples of one key take ([`VerifyingKey::with_multiples`]), in bytes.
+    pub const MULTIPLES_SIZE: usize = KeyMultiples::SIZE;
+
     /// Reads a DER SubjectPublicKeyInfo or an uncompressed SEC1 point.
     pub fn from_public_key(bytes: &[u8]) -> Result<Self, KeyError> {
         ParsedPublicKey::new(&ECDSA_P256_SHA256_FIXED, bytes)
-            .map(Self)
+            .map(|parsed| Self {
+                parsed,
+                multiples: None,
+            })
             .map_err(|_| KeyError::NotP256 { kind: "public key" })
+    }
+
+    /// The same key with its multiples computed, for a key that verifies many signatures:
+    /// about 1 ms and [`VerifyingKey::MULTIPLES_SIZE`] bytes once, then each verification
+    /// in about 40 % of the time (the `p256` module says how). `None` only if the key's
+    /// encoding cannot be read back, which aws-lc's own never fails.
+    pub fn with_multiples(&self) -> Option<Self> {
+        if self.multiples.is_some() {
+            return Some(self.clone());
+        }
+        use aws_lc_rs::encoding::AsDer as _;
+        let spki = self.parsed.as_der().ok()?;
+        let point = spki.as_ref().strip_prefix(&P256_SPKI_PREFIX)?;
+        Some(Self {
+            parsed: self.parsed.clone(),
+            multiples: Some(Arc::new(KeyMultiples::new(point)?)),
+        })
+    }
+
+    /// Whether this key carries its multiples.
+    pub fn has_multiples(&self) -> bool {
+        self.multiples.is_some()
     }
 
     /// Reads a PEM `PUBLIC KEY` (SubjectPublicKeyInfo).
@@ -140,7 +183,10 @@ impl VerifyingKey {
 
     /// Whether `signature` (R‖S) signs `message`.
     pub(crate) fn verifies(&self, message: &[u8], signature: &[u8]) -> bool {
-        self.0.verify_sig(message, signature).is_ok()
+        match &self.multiples {
+            Some(multiples) => multiples.verifies(message, signature),
+            None => self.parsed.verify_sig(message, signature).is_ok(),
+        }
     }
 }
 
@@ -191,6 +237,15 @@ mod tests {
         let sig = key.sign(b"msg").expect("sign");
         assert!(vk.verifies(b"msg", &sig));
         assert!(!vk.verifies(b"msh", &sig));
+        let fast = vk.with_multiples().expect("multiples");
+        assert!(fast.has_multiples() && !vk.has_multiples());
+        assert!(fast.verifies(b"msg", &sig));
+        assert!(!fast.verifies(b"msh", &sig));
+        let from_spki = VerifyingKey::from_public_key(&key.public_key_spki_der().expect("spki"))
+            .expect("spki")
+            .with_multiples()
+            .expect("multiples");
+        assert!(from_spki.verifies(b"msg", &sig));
         let der = key.secret_pkcs8_der().expect("pkcs8");
         let again = SigningKey::from_der(&der).expect("reload");
         assert!(vk.verifies(b"x", &again.sign(b"x").expect("sign")));

@@ -38,6 +38,7 @@ mod identity;
 mod jose;
 mod json;
 mod jws;
+mod p256;
 mod passport;
 mod spc;
 mod tn;
