@@ -54,6 +54,7 @@ fn verification(c: &mut Criterion) {
         Arc::new(FixedTrust::new(anchors.clone(), None)),
         Arc::new(At(TEST_TIME + 5)),
         60,
+        1,
     )
     .unwrap();
     let signer = Signer::new(

@@ -296,6 +296,10 @@ pub struct VerificationConfig {
     pub sti_pa: Option<StiPaTrustConfig>,
     /// How far `iat` may be from our clock, seconds. Default 60.
     pub freshness_secs: u64,
+    /// How many signers' keys get precomputed multiples, which make each verification with
+    /// them about 2.5 times as fast (148 KiB each, computed once a key has verified 32
+    /// calls). Default 256 (at most 37 MiB); 0 turns them off; at most 65536.
+    pub precomputed_keys: usize,
 }
 
 /// Where the STI-PA CA list and CRL come from (`standards.md` §3.4–§3.5, §4.3).
@@ -343,6 +347,7 @@ impl Default for VerificationConfig {
             trust_anchors_file: None,
             sti_pa: None,
             freshness_secs: 60,
+            precomputed_keys: 256,
         }
     }
 }
@@ -654,6 +659,12 @@ impl Config {
         if !(1..=600).contains(&self.verification.freshness_secs) {
             return Err(invalid("verification.freshness_secs", "must be 1 to 600"));
         }
+        if self.verification.precomputed_keys > 65_536 {
+            return Err(invalid(
+                "verification.precomputed_keys",
+                "must be 0 to 65536",
+            ));
+        }
         let environments = &self.environments;
         for env in [
             &environments.production,
@@ -783,6 +794,20 @@ mod tests {
             assert!(config.message_log.index_numbers);
             assert_eq!(config.message_log.raw_max_bytes, 16 * 1024);
             assert!(!config.http.secure_cookies);
+            assert_eq!(config.verification.precomputed_keys, 256);
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn precomputed_keys_load_from_the_environment_and_are_bounded() {
+        Jail::expect_with(|jail| {
+            jail.set_env("STIRLING_VERIFICATION__PRECOMPUTED_KEYS", "0");
+            let config = load_in(jail, None, false).unwrap();
+            assert_eq!(config.verification.precomputed_keys, 0);
+            jail.set_env("STIRLING_VERIFICATION__PRECOMPUTED_KEYS", "65537");
+            let err = load_in(jail, None, false).unwrap_err().to_string();
+            assert!(err.contains("verification.precomputed_keys"), "{err}");
             Ok(())
         });
     }

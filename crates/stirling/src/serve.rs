@@ -111,6 +111,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             trust,
             clock.clone(),
             config.verification.freshness_secs,
+            config.verification.precomputed_keys,
         )
         .context("building the verifier")?,
     );

@@ -11,8 +11,8 @@
 //! the freshness check has an `iat` within 60 s of now, so validity "at `iat`" and "now"
 //! differ by at most that; the cache never keeps a chain past its earliest notAfter.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
 
 use passport::{
     Checks, IdentityHeader, Ppt, SipFailure, TelephoneNumber, UnixTime, VerifiedPassport,
@@ -90,6 +90,53 @@ impl VerificationFailure {
     }
 }
 
+/// Verifications by one signer's key before its multiples are computed, and between attempts
+/// while the budget is full: computing them takes about 1 ms, what some 30 verifications with
+/// them save.
+const VERIFICATIONS_BEFORE_MULTIPLES: u32 = 32;
+
+/// How many signers' keys may hold precomputed multiples at once
+/// ([`VerifyingKey::with_multiples`], [`VerifyingKey::MULTIPLES_SIZE`] bytes each).
+#[derive(Debug)]
+pub struct MultiplesBudget {
+    limit: usize,
+    held: AtomicUsize,
+}
+
+impl MultiplesBudget {
+    /// Room for `limit` keys; 0 keeps every key on the plain verification.
+    pub fn new(limit: usize) -> Arc<Self> {
+        Arc::new(Self {
+            limit,
+            held: AtomicUsize::new(0),
+        })
+    }
+
+    /// Keys holding multiples now.
+    pub fn held(&self) -> usize {
+        self.held.load(Ordering::Acquire)
+    }
+
+    fn reserve(self: &Arc<Self>) -> Option<MultiplesSlot> {
+        self.held
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |held| {
+                (held < self.limit).then_some(held + 1)
+            })
+            .ok()?;
+        Some(MultiplesSlot(self.clone()))
+    }
+}
+
+/// One key's share of the budget, given back when its signer leaves the cache.
+#[derive(Debug)]
+struct MultiplesSlot(Arc<MultiplesBudget>);
+
+impl Drop for MultiplesSlot {
+    fn drop(&mut self) {
+        self.0.held.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
 /// A validated signer: its chain and its key, parsed once for every call it signs.
 #[derive(Debug)]
 pub struct TrustedSigner {
@@ -97,6 +144,12 @@ pub struct TrustedSigner {
     key: VerifyingKey,
     /// The certificates as fetched, leaf first, shared with the SIP Messages log.
     certificates: Arc<[CertificateDer<'static>]>,
+    /// Where the key's multiples get room; `None`: never computed.
+    budget: Option<Arc<MultiplesBudget>>,
+    /// Verifications so far, counted until `fast_key` is set.
+    verifications: AtomicU32,
+    /// The key with its multiples, once it verified enough calls and the budget had room.
+    fast_key: OnceLock<(VerifyingKey, MultiplesSlot)>,
 }
 
 impl TrustedSigner {
@@ -115,7 +168,17 @@ impl TrustedSigner {
             chain,
             key,
             certificates: certificates.into(),
+            budget: None,
+            verifications: AtomicU32::new(0),
+            fast_key: OnceLock::new(),
         })
+    }
+
+    /// This signer, its key to get multiples from `budget` once it verified
+    /// [`VERIFICATIONS_BEFORE_MULTIPLES`] calls.
+    pub fn with_multiples_budget(mut self, budget: Arc<MultiplesBudget>) -> Self {
+        self.budget = Some(budget);
+        self
     }
 
     /// The certificates as fetched, leaf first.
@@ -128,8 +191,31 @@ impl TrustedSigner {
         &self.chain
     }
 
-    /// The leaf's key.
-    pub fn key(&self) -> &VerifyingKey {
+    /// The leaf's key for verifying one call, counting it: with its multiples once the signer
+    /// has verified enough calls and the budget has room. The call that crosses the count
+    /// computes them (about 1 ms, once per signer); the others never wait for it.
+    pub fn key_for_call(&self) -> &VerifyingKey {
+        if let Some((fast, _)) = self.fast_key.get() {
+            return fast;
+        }
+        let Some(budget) = &self.budget else {
+            return &self.key;
+        };
+        let count = self
+            .verifications
+            .fetch_add(1, Ordering::Relaxed)
+            .wrapping_add(1);
+        if count.is_multiple_of(VERIFICATIONS_BEFORE_MULTIPLES)
+            && let Some(slot) = budget.reserve()
+            && let Some(fast) = self.key.with_multiples()
+        {
+            // One caller reaches a given count, so the cell is empty; were it not, the
+            // rejected slot would be given back as it drops.
+            let _ = self.fast_key.set((fast, slot));
+            if let Some((fast, _)) = self.fast_key.get() {
+                return fast;
+            }
+        }
         &self.key
     }
 }
@@ -246,6 +332,7 @@ pub struct CallParties<'a> {
 /// The STI-VS: x5u cache, trust source and clock.
 pub struct Verifier {
     cache: X5uCache<TrustedSigner, VerificationFailure>,
+    multiples: Arc<MultiplesBudget>,
     trust: Arc<dyn TrustSource>,
     /// The trust epoch the cached chains were validated under.
     epoch: AtomicU64,
@@ -255,15 +342,18 @@ pub struct Verifier {
 
 impl Verifier {
     /// A verifier fetching x5u with `config`, trusting what `trust` says at the time of each
-    /// fetch.
+    /// fetch, giving precomputed multiples to at most `precomputed_keys` signers' keys.
     pub fn new(
         config: &X5uConfig,
         trust: Arc<dyn TrustSource>,
         clock: Arc<dyn Clock>,
         freshness_secs: u64,
+        precomputed_keys: usize,
     ) -> Result<Self, X5uBuildError> {
         let fetcher = X5uFetcher::new(config)?;
-        let (validation_clock, validation_trust) = (clock.clone(), trust.clone());
+        let multiples = MultiplesBudget::new(precomputed_keys);
+        let (validation_clock, validation_trust, budget) =
+            (clock.clone(), trust.clone(), multiples.clone());
         let cache = X5uCache::new(config, fetcher, clock.clone(), move |certs| {
             let now = validation_clock.now();
             let snapshot = validation_trust.snapshot(now)?;
@@ -272,10 +362,12 @@ impl Verifier {
                 &snapshot.anchors,
                 now,
                 snapshot.revocation.as_deref(),
-            )?)
+            )?
+            .with_multiples_budget(budget.clone()))
         });
         Ok(Self {
             cache,
+            multiples,
             epoch: AtomicU64::new(trust.epoch()),
             trust,
             clock,
@@ -286,6 +378,11 @@ impl Verifier {
     /// Hits and misses of the x5u cache, for the metrics.
     pub fn cache_stats(&self) -> sti::X5uCacheStats {
         self.cache.stats()
+    }
+
+    /// Signers' keys holding precomputed multiples now.
+    pub fn precomputed_keys(&self) -> usize {
+        self.multiples.held()
     }
 
     /// Forgets every cached chain, e.g. after the trust anchors or the CRL changed.
@@ -353,7 +450,75 @@ impl Verifier {
                 X5uError::Fetch(f) => VerificationFailure::Fetch(f),
                 X5uError::Validation(failure) => failure,
             })?;
-        let verified = passport.verify(signer.key(), checks)?;
+        let verified = passport.verify(signer.key_for_call(), checks)?;
         Ok((verified, signer))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use rustls_pki_types::pem::PemObject as _;
+    use stirling_test::{TEST_TIME, TestPki};
+
+    use super::*;
+
+    fn validated(pki: &TestPki) -> TrustedSigner {
+        let chain = CertificateDer::pem_slice_iter(pki.chain_pem().as_bytes())
+            .collect::<Result<Vec<_>, _>>()
+            .expect("chain PEM");
+        let anchors = TrustAnchors::from_pem(pki.root.pem().as_bytes()).expect("root");
+        let at = UnixTime::since_unix_epoch(Duration::from_secs(TEST_TIME));
+        TrustedSigner::validate(&chain, &anchors, at, None).expect("valid chain")
+    }
+
+    fn signer(pki: &TestPki, budget: &Arc<MultiplesBudget>) -> TrustedSigner {
+        validated(pki).with_multiples_budget(budget.clone())
+    }
+
+    /// Calls `key_for_call` `times` times; whether the last key had multiples.
+    fn verify_calls(signer: &TrustedSigner, times: u32) -> bool {
+        (0..times)
+            .map(|_| signer.key_for_call().has_multiples())
+            .last()
+            .unwrap_or(false)
+    }
+
+    #[test]
+    fn keys_get_multiples_after_enough_calls_within_the_budget() {
+        let pki = TestPki::new();
+        let budget = MultiplesBudget::new(1);
+        let first = signer(&pki, &budget);
+        assert!(!verify_calls(&first, VERIFICATIONS_BEFORE_MULTIPLES - 1));
+        assert_eq!(budget.held(), 0);
+        assert!(verify_calls(&first, 1), "the 32nd call computes them");
+        assert_eq!(budget.held(), 1);
+
+        // The budget is full: a second signer stays on the plain key and tries again later.
+        let second = signer(&pki, &budget);
+        assert!(!verify_calls(&second, 2 * VERIFICATIONS_BEFORE_MULTIPLES));
+        assert_eq!(budget.held(), 1);
+        // The first leaves the cache: its room goes to the second at its next attempt.
+        drop(first);
+        assert_eq!(budget.held(), 0);
+        assert!(!verify_calls(&second, VERIFICATIONS_BEFORE_MULTIPLES - 1));
+        assert!(verify_calls(&second, 1));
+        assert_eq!(budget.held(), 1);
+    }
+
+    #[test]
+    fn without_a_budget_keys_stay_plain() {
+        let pki = TestPki::new();
+        let none = MultiplesBudget::new(0);
+        assert!(!verify_calls(
+            &signer(&pki, &none),
+            3 * VERIFICATIONS_BEFORE_MULTIPLES
+        ));
+        assert_eq!(none.held(), 0);
+        assert!(!verify_calls(
+            &validated(&pki),
+            2 * VERIFICATIONS_BEFORE_MULTIPLES
+        ));
     }
 }

@@ -75,7 +75,7 @@ fn verifier_with(server: &FixedHttpsServer, trust: Arc<dyn TrustSource>, now: u6
         },
         ..X5uConfig::default()
     };
-    Verifier::new(&config, trust, Arc::new(At(now)), 60).unwrap()
+    Verifier::new(&config, trust, Arc::new(At(now)), 60, 256).unwrap()
 }
 
 fn tn(s: &str) -> TelephoneNumber {
@@ -105,6 +105,14 @@ async fn verify(verifier: &Verifier, fields: &[&str]) -> Verification {
         .await
 }
 
+/// The Identity header value with the first character of its signature changed.
+fn tampered(identity: &str) -> String {
+    let (rest, info) = identity.split_once(';').unwrap();
+    let (signed, signature) = rest.rsplit_once('.').unwrap();
+    let flipped = if signature.starts_with('A') { "B" } else { "A" };
+    format!("{signed}.{flipped}{};{info}", &signature[1..])
+}
+
 fn code(v: &Verification) -> Option<u16> {
     v.failure.as_ref().map(|f| f.sip_failure().code)
 }
@@ -130,6 +138,30 @@ async fn a_valid_passport_passes_and_the_chain_is_fetched_once() {
 }
 
 #[tokio::test]
+async fn a_busy_signer_verifies_with_its_multiples() {
+    let s = setup(None, TEST_TIME + 5).await;
+    let good = s
+        .signer
+        .identity_header(Ppt::Shaken, &claims(TEST_TIME))
+        .unwrap();
+    let tampered = tampered(&good);
+    for call in 1..=24 {
+        // Two verifications per round: the 32nd computes the key's multiples, in round 16;
+        // every later one uses them.
+        assert_eq!(
+            s.verifier.precomputed_keys(),
+            usize::from(call > 16),
+            "call {call}"
+        );
+        let v = verify(&s.verifier, &[&good]).await;
+        assert_eq!(v.verstat, Verstat::TnValidationPassed, "call {call}");
+        let v = verify(&s.verifier, &[&tampered]).await;
+        assert_eq!(code(&v), Some(438), "call {call}");
+    }
+    assert_eq!(s.verifier.precomputed_keys(), 1);
+}
+
+#[tokio::test]
 async fn each_failure_has_its_code_and_verstat() {
     let s = setup(None, TEST_TIME + 5).await;
     let good = s
@@ -138,11 +170,7 @@ async fn each_failure_has_its_code_and_verstat() {
         .unwrap();
 
     // Tampered signature → 438, Failed.
-    let (rest, sig) = good.split_once(';').unwrap();
-    let (hp, s64) = rest.rsplit_once('.').unwrap();
-    let flipped = if s64.starts_with('A') { "B" } else { "A" };
-    let tampered = format!("{hp}.{flipped}{};{sig}", &s64[1..]);
-    let v = verify(&s.verifier, &[&tampered]).await;
+    let v = verify(&s.verifier, &[&tampered(&good)]).await;
     assert_eq!(
         (code(&v), v.verstat),
         (Some(438), Verstat::TnValidationFailed)

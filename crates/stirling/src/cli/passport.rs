@@ -174,7 +174,7 @@ fn verify(args: VerifyArgs) -> anyhow::Result<ExitCode> {
                 let at = passport.claimed_iat().unwrap_or(now);
                 let time = UnixTime::since_unix_epoch(Duration::from_secs(at));
                 let signer = TrustedSigner::validate(&certificates, anchors, time, None)?;
-                passport.verify(signer.key(), &checks)?;
+                passport.verify(signer.key_for_call(), &checks)?;
                 Ok(Some(signer))
             }
             Trust::LeafKey(key) => {

@@ -65,6 +65,7 @@ pub async fn setup() -> Setup {
         Arc::new(FixedTrust::new(anchors, None)),
         Arc::new(At(NOW)),
         60,
+        256,
     )
     .unwrap();
     Setup {
