@@ -361,7 +361,10 @@ pub struct MessageLogConfig {
     /// counted) rather than slowing calls. Default: 65536 (about 6 s at 10k calls/s);
     /// 1 to 10000000.
     pub queue_capacity: usize,
-    /// Records written per transaction at most. Default: 500; 1 to 10000.
+    /// Records written per transaction at most. Default: 5000; 1 to 10000. At 10k calls/s a
+    /// batch closes at `flush_interval_ms` with about 2000 records; a writer that fell behind
+    /// takes bigger ones, whose index pages are shared by more rows (with varied numbers,
+    /// 500 per batch dropped 3.8 % of 1M calls at 10k/s on the reference machine, 5000 none).
     pub batch_size: usize,
     /// Milliseconds a partial batch waits for more records before it is written. Default:
     /// 200; 1 to 60000.
@@ -383,7 +386,7 @@ impl Default for MessageLogConfig {
     fn default() -> Self {
         Self {
             queue_capacity: 65_536,
-            batch_size: 500,
+            batch_size: 5_000,
             flush_interval_ms: 200,
             raw_max_bytes: 16 * 1024,
             retention_days: 30,
@@ -791,6 +794,7 @@ mod tests {
             assert!(config.repository.https_listen.is_none());
             assert!(config.environments.production.is_none());
             assert_eq!(config.message_log.retention_days, 30);
+            assert_eq!(config.message_log.batch_size, 5_000);
             assert!(config.message_log.index_numbers);
             assert_eq!(config.message_log.raw_max_bytes, 16 * 1024);
             assert!(!config.http.secure_cookies);
