@@ -2,7 +2,7 @@
 //!
 //! A small hand-written registry rather than the `prometheus-client` crate: the set is fixed
 //! and small (calls by service and result or SIP code, two latency histograms, the x5u cache,
-//! the message log), and every label value comes from a closed set, so each series is a
+//! the keys with precomputed multiples, the message log), and every label value comes from a closed set, so each series is a
 //! preallocated atomic. Recording a call is a few relaxed `fetch_add`s: no lock, no
 //! allocation, no label hashing (a `prometheus-client` `Family` hashes the label set and
 //! takes a lock on every observation). Scraping reads the atomics and formats text.
@@ -39,6 +39,8 @@ const RESULTS: usize = CallResult::ALL.len();
 
 /// Source of the x5u cache's counters, read at scrape time.
 type X5uStatsSource = Box<dyn Fn() -> X5uCacheStats + Send + Sync>;
+/// Source of a gauge, read at scrape time.
+type GaugeSource = Box<dyn Fn() -> u64 + Send + Sync>;
 
 /// The service's metrics. Share one `Arc<Metrics>` between the SIP front, the HTTP API, the
 /// message log and the `/metrics` route.
@@ -51,6 +53,7 @@ pub struct Metrics {
     log_write_failed: AtomicU64,
     log_queue_depth: AtomicU64,
     x5u: OnceLock<X5uStatsSource>,
+    precomputed_keys: OnceLock<GaugeSource>,
 }
 
 impl Default for Metrics {
@@ -77,6 +80,7 @@ impl Metrics {
             log_write_failed: AtomicU64::new(0),
             log_queue_depth: AtomicU64::new(0),
             x5u: OnceLock::new(),
+            precomputed_keys: OnceLock::new(),
         }
     }
 
@@ -109,6 +113,13 @@ impl Metrics {
         stats: impl Fn() -> X5uCacheStats + Send + Sync + 'static,
     ) -> bool {
         self.x5u.set(Box::new(stats)).is_ok()
+    }
+
+    /// Reads how many signers' keys hold precomputed multiples at each scrape, e.g.
+    /// `metrics.watch_precomputed_keys(move || verifier.precomputed_keys() as u64)`. Only the
+    /// first source is kept; returns whether this one was.
+    pub fn watch_precomputed_keys(&self, held: impl Fn() -> u64 + Send + Sync + 'static) -> bool {
+        self.precomputed_keys.set(Box::new(held)).is_ok()
     }
 
     /// Records the log could not queue (the writer fell behind) or lost to a store failure.
@@ -252,6 +263,17 @@ impl Metrics {
             out,
             "stirling_message_log_queue_depth {}",
             self.log_queue_depth.load(Ordering::Relaxed)
+        );
+        family(
+            &mut out,
+            "stirling_verification_precomputed_keys",
+            "gauge",
+            "Signers' keys holding precomputed multiples (verification.precomputed_keys).",
+        );
+        let _ = writeln!(
+            out,
+            "stirling_verification_precomputed_keys {}",
+            self.precomputed_keys.get().map_or(0, |held| held())
         );
         out
     }

@@ -121,6 +121,12 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         let verifier = verifier.clone();
         metrics.watch_x5u_cache(move || verifier.cache_stats());
     }
+    {
+        let verifier = verifier.clone();
+        metrics.watch_precomputed_keys(move || {
+            u64::try_from(verifier.precomputed_keys()).unwrap_or(u64::MAX)
+        });
+    }
     let (message_log, message_log_tasks) = MessageLog::start(
         &config.message_log,
         store.clone(),

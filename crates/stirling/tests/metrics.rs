@@ -124,6 +124,7 @@ async fn scrape_parses_and_shows_calls_cache_and_log() {
     let metrics = Arc::new(Metrics::new());
     let watched = cache.clone();
     assert!(metrics.watch_x5u_cache(move || watched.stats()));
+    assert!(metrics.watch_precomputed_keys(|| 3));
     let (log, tasks) = MessageLog::start(
         &MessageLogConfig::default(),
         store.clone(),
@@ -145,6 +146,7 @@ async fn scrape_parses_and_shows_calls_cache_and_log() {
     for series in [signed, count, le_25us, le_50us, sum, hits, misses, dropped] {
         assert_eq!(before[series], 0.0, "{series}");
     }
+    assert_eq!(before["stirling_verification_precomputed_keys"], 3.0);
     assert!(
         !before.contains_key(code_302),
         "codes not seen are not listed"
