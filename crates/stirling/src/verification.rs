@@ -209,8 +209,8 @@ impl TrustedSigner {
             && let Some(slot) = budget.reserve()
             && let Some(fast) = self.key.with_multiples()
         {
-            // One caller reaches a given count, so the cell is empty; were it not, the
-            // rejected slot would be given back as it drops.
+            // Only a caller 32 counts later could have set it while this one computed; then
+            // this key and its slot drop here, giving the slot back.
             let _ = self.fast_key.set((fast, slot));
             if let Some((fast, _)) = self.fast_key.get() {
                 return fast;

@@ -2,10 +2,10 @@
 //! the public key computed once.
 //!
 //! Verifying computes u₁·G + u₂·Q. aws-lc has a table of multiples of G, but builds a small
-//! one for the key Q at every call and then doubles 255 times: about 70 % of its verification.
-//! A signer's key verifies thousands of calls, so [`KeyMultiples`] keeps Q's multiples
-//! (148 KiB) and u₂·Q takes 37 additions, like u₁·G: the whole verification in about 40 % of
-//! aws-lc's time (`cargo bench -p passport --bench passport -- verify`).
+//! one for the key Q at every call and then doubles 255 times. A signer's key verifies
+//! thousands of calls, so [`KeyMultiples`] keeps Q's multiples (148 KiB) and u₂·Q takes 37
+//! additions, like u₁·G: a PASSporT verifies in 20.6 µs instead of 52.1 on the reference
+//! machine (`cargo bench -p passport --bench passport -- verify`).
 //!
 //! Everything here computes on public values only (the key, the message, the signature), so
 //! it runs in variable time and branches on them. It must never see a secret: signing stays
