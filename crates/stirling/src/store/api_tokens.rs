@@ -114,8 +114,8 @@ impl Store {
     ) -> Result<Option<User>, StoreError> {
         let row = sqlx::query(
             "SELECT u.id, u.tenant_id, u.email, u.role, u.created_at, u.updated_at, \
-             t.id AS token_id FROM api_tokens t JOIN users u ON u.id = t.user_id \
-             WHERE t.token_hash = $1",
+             t.id AS token_id, t.last_used_at AS token_last_used_at \
+             FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = $1",
         )
         .bind(token_hash)
         .fetch_optional(&self.pool)
@@ -123,19 +123,25 @@ impl Store {
         let Some(row) = row else {
             return Ok(None);
         };
-        let token_id: String = row.try_get("token_id")?;
         // At most one write a minute per token, so a busy API client does not turn every read
-        // into a write.
+        // into a write: the UPDATE is not even sent while the stored time is recent (even a
+        // no-op UPDATE takes SQLite's write lock, beside the SIP Messages writer).
         let now = to_db_time(now)?;
-        sqlx::query(
-            "UPDATE api_tokens SET last_used_at = $2 \
-             WHERE id = $1 AND (last_used_at IS NULL OR last_used_at <= $3)",
-        )
-        .bind(&token_id)
-        .bind(now)
-        .bind(now.saturating_sub(LAST_USED_RESOLUTION_SECS))
-        .execute(&self.pool)
-        .await?;
+        let stale_before = now.saturating_sub(LAST_USED_RESOLUTION_SECS);
+        let last_used: Option<i64> = row.try_get("token_last_used_at")?;
+        if last_used.is_none_or(|used| used <= stale_before) {
+            let token_id: String = row.try_get("token_id")?;
+            // The condition again: another node may have written it meanwhile.
+            sqlx::query(
+                "UPDATE api_tokens SET last_used_at = $2 \
+                 WHERE id = $1 AND (last_used_at IS NULL OR last_used_at <= $3)",
+            )
+            .bind(&token_id)
+            .bind(now)
+            .bind(stale_before)
+            .execute(&self.pool)
+            .await?;
+        }
         Ok(Some(user_from_row(&row)?))
     }
 
