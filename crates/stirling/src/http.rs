@@ -147,7 +147,7 @@ impl<T: serde::Serialize> IntoResponse for AppJson<T> {
 }
 
 /// What a handler failed with. The body says what the caller can act on; internal details go
-/// to the log only (see [`log_errors`]).
+/// to the log only (see `log_errors`).
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
     /// The body is not JSON of the expected shape (400, 413, 415 or 422 as axum decided).

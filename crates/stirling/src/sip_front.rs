@@ -11,7 +11,8 @@
 //!   `Reason: SIP;cause=603;text="sti-blocked"`. A calling or called number that is not a
 //!   telephone number (`anonymous`, a SIP user name) cannot be signed under SHAKEN: the call
 //!   gets a 302 without Identity, so it proceeds unsigned.
-//! * **Verification** (STI-VS): every Identity header goes to [`Verifier::verify`]. The 302
+//! * **Verification** (STI-VS): every Identity header goes to
+//!   [`Verifier::verify`](crate::verification::Verifier::verify). The 302
 //!   carries each P-Asserted-Identity with `verstat` (a P-Asserted-Identity built from From
 //!   when the request had none); on failure a `Reason: SIP;cause=<code>;text="<phrase>"`;
 //!   on success the attestation and the signer's SPC in a configured header (default

@@ -174,8 +174,7 @@ impl TrustedSigner {
         })
     }
 
-    /// This signer, its key to get multiples from `budget` once it verified
-    /// [`VERIFICATIONS_BEFORE_MULTIPLES`] calls.
+    /// This signer, its key to get multiples from `budget` once it verified 32 calls.
     pub fn with_multiples_budget(mut self, budget: Arc<MultiplesBudget>) -> Self {
         self.budget = Some(budget);
         self
