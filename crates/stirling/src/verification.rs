@@ -96,7 +96,7 @@ impl VerificationFailure {
 const VERIFICATIONS_BEFORE_MULTIPLES: u32 = 32;
 
 /// How many signers' keys may hold precomputed multiples at once
-/// ([`VerifyingKey::with_multiples`], [`VerifyingKey::MULTIPLES_SIZE`] bytes each).
+/// ([`VerifyingKey::with_multiples`], 148 KiB each).
 #[derive(Debug)]
 pub struct MultiplesBudget {
     limit: usize,

@@ -39,6 +39,15 @@ struct Setup {
     signer: Signer,
 }
 
+impl Setup {
+    /// A valid Identity header value from the set-up's signer, `iat` = [`TEST_TIME`].
+    fn identity(&self) -> String {
+        self.signer
+            .identity_header(Ppt::Shaken, &claims(TEST_TIME))
+            .unwrap()
+    }
+}
+
 async fn setup(anchor_pem: Option<String>, now: u64) -> Setup {
     let pki = TestPki::new();
     let server = FixedHttpsServer::start(
@@ -120,10 +129,7 @@ fn code(v: &Verification) -> Option<u16> {
 #[tokio::test]
 async fn a_valid_passport_passes_and_the_chain_is_fetched_once() {
     let s = setup(None, TEST_TIME + 5).await;
-    let identity = s
-        .signer
-        .identity_header(Ppt::Shaken, &claims(TEST_TIME))
-        .unwrap();
+    let identity = s.identity();
     for _ in 0..3 {
         let v = verify(&s.verifier, &[&identity]).await;
         assert_eq!(v.verstat, Verstat::TnValidationPassed, "{:?}", v.failure);
@@ -140,10 +146,7 @@ async fn a_valid_passport_passes_and_the_chain_is_fetched_once() {
 #[tokio::test]
 async fn a_busy_signer_verifies_with_its_multiples() {
     let s = setup(None, TEST_TIME + 5).await;
-    let good = s
-        .signer
-        .identity_header(Ppt::Shaken, &claims(TEST_TIME))
-        .unwrap();
+    let good = s.identity();
     let tampered = tampered(&good);
     for call in 1..=24 {
         // Two verifications per round: the 32nd computes the key's multiples, in round 16;
@@ -164,10 +167,7 @@ async fn a_busy_signer_verifies_with_its_multiples() {
 #[tokio::test]
 async fn each_failure_has_its_code_and_verstat() {
     let s = setup(None, TEST_TIME + 5).await;
-    let good = s
-        .signer
-        .identity_header(Ppt::Shaken, &claims(TEST_TIME))
-        .unwrap();
+    let good = s.identity();
 
     // Tampered signature → 438, Failed.
     let v = verify(&s.verifier, &[&tampered(&good)]).await;
@@ -197,10 +197,7 @@ async fn each_failure_has_its_code_and_verstat() {
 async fn an_unknown_ca_is_437_and_an_unreachable_x5u_436() {
     let other_root = TestPki::new().root.pem();
     let s = setup(Some(other_root), TEST_TIME + 5).await;
-    let identity = s
-        .signer
-        .identity_header(Ppt::Shaken, &claims(TEST_TIME))
-        .unwrap();
+    let identity = s.identity();
     let v = verify(&s.verifier, &[&identity]).await;
     assert_eq!(
         (code(&v), v.verstat),
@@ -223,10 +220,7 @@ async fn an_unknown_ca_is_437_and_an_unreachable_x5u_436() {
 #[tokio::test]
 async fn several_headers_pass_when_one_shaken_passes_else_the_most_specific_fails() {
     let s = setup(None, TEST_TIME + 5).await;
-    let good = s
-        .signer
-        .identity_header(Ppt::Shaken, &claims(TEST_TIME))
-        .unwrap();
+    let good = s.identity();
     let stale = s
         .signer
         .identity_header(Ppt::Shaken, &claims(TEST_TIME - 100))
@@ -244,10 +238,7 @@ async fn several_headers_pass_when_one_shaken_passes_else_the_most_specific_fail
 #[tokio::test]
 async fn the_numbers_must_match() {
     let s = setup(None, TEST_TIME + 5).await;
-    let identity = s
-        .signer
-        .identity_header(Ppt::Shaken, &claims(TEST_TIME))
-        .unwrap();
+    let identity = s.identity();
     let other = tn("12155550199");
     let v = s
         .verifier
@@ -282,10 +273,7 @@ async fn a_revoked_leaf_is_437() {
         Arc::new(FixedTrust::new(anchors, Some(revocation))),
         TEST_TIME + 5,
     );
-    let identity = s
-        .signer
-        .identity_header(Ppt::Shaken, &claims(TEST_TIME))
-        .unwrap();
+    let identity = s.identity();
     let v = verify(&verifier, &[&identity]).await;
     assert_eq!(
         (code(&v), v.verstat),
@@ -306,10 +294,7 @@ async fn without_a_ca_list_nothing_is_trusted() {
         Arc::new(TrustStore::new(CrlPolicy::Soft)),
         TEST_TIME + 5,
     );
-    let identity = s
-        .signer
-        .identity_header(Ppt::Shaken, &claims(TEST_TIME))
-        .unwrap();
+    let identity = s.identity();
     let v = verify(&verifier, &[&identity]).await;
     assert_eq!(
         (code(&v), v.verstat),
@@ -354,10 +339,7 @@ async fn new_trust_data_clears_validated_chains() {
         )),
     });
     let verifier = verifier_with(&s.server, trust.clone(), TEST_TIME + 5);
-    let identity = s
-        .signer
-        .identity_header(Ppt::Shaken, &claims(TEST_TIME))
-        .unwrap();
+    let identity = s.identity();
     assert_eq!(
         verify(&verifier, &[&identity]).await.verstat,
         Verstat::TnValidationPassed

@@ -56,9 +56,6 @@ fn generator_multiples() -> &'static Multiples {
 pub(crate) struct KeyMultiples(Multiples);
 
 impl KeyMultiples {
-    /// Bytes one key's multiples take.
-    pub(crate) const SIZE: usize = Multiples::size_of(KEY_WINDOW);
-
     /// Computes the multiples of an uncompressed SEC 1 point (about 1 ms), or `None` when it
     /// is not a point of the curve.
     pub(crate) fn new(point: &[u8]) -> Option<Self> {
@@ -80,17 +77,22 @@ impl KeyMultiples {
         else {
             return false;
         };
-        let digest = digest::digest(&digest::SHA256, message);
-        let Ok(digest) = <&[u8; 32]>::try_from(digest.as_ref()) else {
+        let Some(e) = message_scalar(message) else {
             return false;
         };
-        let e = Scalar::from_digest(digest);
         let w = s.invert_vartime();
         let mut sum = Jacobian::INFINITY;
         generator_multiples().add_product(&mut sum, e.mul(&w).limbs());
         self.0.add_product(&mut sum, r.mul(&w).limbs());
         x_matches(&sum, r.limbs())
     }
+}
+
+/// e: the message's SHA-256 as a scalar (steps 3–5). `None` never happens (SHA-256 is 32
+/// bytes).
+fn message_scalar(message: &[u8]) -> Option<Scalar> {
+    let digest = digest::digest(&digest::SHA256, message);
+    Some(Scalar::from_digest(digest.as_ref().try_into().ok()?))
 }
 
 /// Whether the x-coordinate of `point`, reduced mod n, is `r` (step 7), without leaving

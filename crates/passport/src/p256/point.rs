@@ -11,6 +11,12 @@ const B: [u8; 32] = [
     0x65, 0x1d, 0x06, 0xb0, 0xcc, 0x53, 0xb0, 0xf6, 0x3b, 0xce, 0x3c, 0x3e, 0x27, 0xd2, 0x60, 0x4b,
 ];
 
+/// x³ − 3x + b, the y² of the points with this x. `None` never happens (b is below p).
+pub(super) fn curve_rhs(x: &FieldElement) -> Option<FieldElement> {
+    let b = FieldElement::from_be_bytes(&B)?;
+    Some(x.square().mul(x).sub(&x.double().add(x)).add(&b))
+}
+
 /// A finite point.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub(super) struct Affine {
@@ -29,9 +35,7 @@ impl Affine {
         let (x, y) = coordinates.split_at(32);
         let x = FieldElement::from_be_bytes(x.try_into().ok()?)?;
         let y = FieldElement::from_be_bytes(y.try_into().ok()?)?;
-        let b = FieldElement::from_be_bytes(&B)?;
-        let rhs = x.square().mul(&x).sub(&x.double().add(&x)).add(&b);
-        (y.square() == rhs).then_some(Self { x, y })
+        (y.square() == curve_rhs(&x)?).then_some(Self { x, y })
     }
 
     pub(super) fn neg(&self) -> Self {

@@ -47,6 +47,7 @@ impl Multiples {
     }
 
     /// Bytes the table holds.
+    #[cfg(test)]
     pub(super) const fn size_of(window: usize) -> usize {
         257usize.div_ceil(window) * (1 << (window - 1)) * std::mem::size_of::<Affine>()
     }

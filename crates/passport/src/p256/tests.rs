@@ -51,12 +51,7 @@ fn sign_here(d: &Scalar, k: &Scalar, message: &[u8]) -> [u8; 64] {
     let g = Affine::from_uncompressed(&GENERATOR).expect("G");
     let r_point = product(&g, k).expect("k < n");
     let r = Scalar::reduce(&limbs::from_be_bytes(&r_point.x.to_be_bytes()));
-    let e = Scalar::from_digest(
-        digest::digest(&digest::SHA256, message)
-            .as_ref()
-            .try_into()
-            .expect("32 bytes"),
-    );
+    let e = message_scalar(message).expect("a digest");
     let s = k.invert_vartime().mul(&e.add(&r.mul(d)));
     let mut signature = [0; 64];
     signature[..32].copy_from_slice(&r.to_be_bytes());
@@ -74,10 +69,10 @@ fn the_key_size_is_what_the_table_holds() {
     let key = Affine::from_uncompressed(&GENERATOR).expect("G");
     let table = Multiples::new(&key, KEY_WINDOW);
     assert_eq!(
-        KeyMultiples::SIZE,
+        Multiples::size_of(KEY_WINDOW),
         table.len() * std::mem::size_of::<Affine>()
     );
-    assert_eq!(KeyMultiples::SIZE, 151_552);
+    assert_eq!(Multiples::size_of(KEY_WINDOW), 151_552);
 }
 
 #[test]
@@ -179,26 +174,15 @@ fn an_x_coordinate_above_n_stands_for_r() {
     // A point R whose x lies in [n, p): its r is x − n. Take the key that makes (r, s) a
     // signature of the message: Q = r⁻¹·(s·R − e·G). Random signatures reach this case with
     // probability 2⁻¹²⁸; the verifier must still accept it, as aws-lc does.
-    let b = FieldElement::from_limbs(&limbs::from_be_bytes(&[
-        0x5a, 0xc6, 0x35, 0xd8, 0xaa, 0x3a, 0x93, 0xe7, 0xb3, 0xeb, 0xbd, 0x55, 0x76, 0x98, 0x86,
-        0xbc, 0x65, 0x1d, 0x06, 0xb0, 0xcc, 0x53, 0xb0, 0xf6, 0x3b, 0xce, 0x3c, 0x3e, 0x27, 0xd2,
-        0x60, 0x4b,
-    ]))
-    .expect("b");
     let g = Affine::from_uncompressed(&GENERATOR).expect("G");
     let message = b"x above n";
-    let e = Scalar::from_digest(
-        digest::digest(&digest::SHA256, message)
-            .as_ref()
-            .try_into()
-            .expect("32"),
-    );
+    let e = message_scalar(message).expect("a digest");
     let s = scalar(&limbs::to_be_bytes(&[12345, 678, 9, 1]));
     let mut found = 0;
     for offset in 1..200u64 {
         let x_value = limbs::add(&N, &[offset, 0, 0, 0]).0;
         let x = FieldElement::from_limbs(&x_value).expect("below p");
-        let rhs = x.square().mul(&x).sub(&x.double().add(&x)).add(&b);
+        let rhs = point::curve_rhs(&x).expect("b below p");
         // p ≡ 3 (mod 4): a square root is rhs^((p+1)/4), if rhs is a square at all.
         let y = power(&rhs, &limbs::add(&P, &[1, 0, 0, 0]).0, 2);
         if y.square() != rhs {
