@@ -2,8 +2,8 @@
 //!
 //! A small hand-written registry rather than the `prometheus-client` crate: the set is fixed
 //! and small (calls by service and result or SIP code, two latency histograms, the x5u cache,
-//! the keys with precomputed multiples, the message log), and every label value comes from a closed set, so each series is a
-//! preallocated atomic. Recording a call is a few relaxed `fetch_add`s: no lock, no
+//! the keys with precomputed multiples, the message log), and every label value comes from a
+//! closed set, so each series is a preallocated atomic. Recording a call is a few relaxed `fetch_add`s: no lock, no
 //! allocation, no label hashing (a `prometheus-client` `Family` hashes the label set and
 //! takes a lock on every observation). Scraping reads the atomics and formats text.
 //!
